@@ -1,0 +1,156 @@
+"""The Python API: everything the CLI does, with explicit arguments and no environment reads.
+
+import omc_data
+
+omc_data.build_snapshot("v12", store="snapshots", seed=7, as_of="2026-11-01T00:00:00Z")
+omc_data.load_snapshot("v12", store="snapshots", db="postgresql://omc@127.0.0.1:5432/omc")
+report = omc_data.diff_snapshots("v11", "v12", store="snapshots")
+print(report.summary())
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from pathlib import Path
+
+from omc_data import defaults
+from omc_data.builder.build import BuildRequest, build
+from omc_data.builder.generators import GENERATORS
+from omc_data.builder.generators.spec import DEFAULT_SUPERUSER_EMAIL, Spec, floor_tick
+from omc_data.builder.passwords import DEFAULT_PASSWORD, DEFAULT_ROUNDS
+from omc_data.errors import UsageError
+from omc_data.loaders import postgres
+from omc_data.loaders.target import Target
+from omc_data.progress import NULL_PROGRESS, Progress
+from omc_data.snapshots import diff as diffing
+from omc_data.snapshots.manifest import Manifest
+from omc_data.snapshots.store import Listing, Snapshot, Store, validate_tag
+from omc_data.snapshots.timefmt import parse_timestamp
+from omc_data.snapshots.validate import WARNING, Report, run_checks
+
+StoreLike = Store | Path | str
+DEFAULT_STORE = Path("snapshots")
+DEFAULT_SEED = defaults.SEED
+
+
+def open_store(store: StoreLike = DEFAULT_STORE) -> Store:
+    return store if isinstance(store, Store) else Store(Path(store))
+
+
+def parse_as_of(value: dt.datetime | str | None, *, now: dt.datetime | None = None) -> dt.datetime:
+    """An explicit instant (aware datetime or RFC 3339 text), else the current time; floored to 5 min."""
+    if value is None:
+        return floor_tick(now or dt.datetime.now(dt.UTC))
+    if isinstance(value, str):
+        try:
+            value = parse_timestamp(value)
+        except ValueError as exc:
+            raise UsageError(
+                f"invalid --as-of {value!r}", hint="write an RFC 3339 instant, e.g. 2026-11-01T00:00:00Z"
+            ) from exc
+    if value.tzinfo is None:
+        raise UsageError("as_of must carry a time zone", hint="e.g. 2026-11-01T00:00:00Z")
+    return floor_tick(value)
+
+
+def build_snapshot(
+    tag: str,
+    *,
+    store: StoreLike = DEFAULT_STORE,
+    seed: int = DEFAULT_SEED,
+    as_of: dt.datetime | str | None = None,
+    users: int = defaults.USERS,
+    coins: int = defaults.COINS,
+    days: int = defaults.DAYS,
+    superuser_email: str = DEFAULT_SUPERUSER_EMAIL,
+    password: str = DEFAULT_PASSWORD,
+    superuser_password: str | None = None,
+    bcrypt_rounds: int = DEFAULT_ROUNDS,
+    tables: Sequence[str] | None = None,
+    parent: str | None = None,
+    progress: Progress = NULL_PROGRESS,
+) -> Manifest:
+    """Generate a synthetic dataset and publish it as snapshot ``tag`` (atomic; tags are immutable)."""
+    validate_tag(tag)
+    if parent is not None:
+        validate_tag(parent)
+    try:
+        spec = Spec(
+            seed=seed,
+            as_of=parse_as_of(as_of),
+            users=users,
+            coins=coins,
+            days=days,
+            superuser_email=superuser_email,
+            password=password,
+            superuser_password=superuser_password,
+            bcrypt_rounds=bcrypt_rounds,
+        )
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    chosen = tuple(GENERATORS) if tables is None else tuple(tables)
+    unknown = [t for t in chosen if t not in GENERATORS]
+    if unknown:
+        raise UsageError(f"no generator for table {unknown[0]!r}", hint=f"tables: {', '.join(GENERATORS)}")
+    request = BuildRequest(tag=tag, spec=spec, tables=chosen, parent=parent)
+    return build(open_store(store), request, progress=progress)
+
+
+def load_snapshot(
+    tag: str,
+    *,
+    db: str,
+    store: StoreLike = DEFAULT_STORE,
+    create_schema: bool = False,
+    tables: Sequence[str] | None = None,
+    origin: str = "argument",
+    progress: Progress = NULL_PROGRESS,
+) -> postgres.LoadResult:
+    """Replace the snapshot's tables in database ``db`` in one transaction (all or nothing)."""
+    snapshot = open_store(store).open(tag)
+    return postgres.load(
+        snapshot, Target(db, origin), create_schema=create_schema, tables=tables, progress=progress
+    )
+
+
+def diff_snapshots(
+    a: str,
+    b: str,
+    *,
+    store: StoreLike = DEFAULT_STORE,
+    tables: Sequence[str] | None = None,
+    progress: Progress = NULL_PROGRESS,
+) -> diffing.SnapshotDiff:
+    """What changed from snapshot ``a`` to snapshot ``b``, table by table."""
+    s = open_store(store)
+    return diffing.diff(s.open(a), s.open(b), tables=tables, progress=progress)
+
+
+def list_snapshots(store: StoreLike = DEFAULT_STORE) -> list[Listing]:
+    return open_store(store).snapshots()
+
+
+def open_snapshot(tag: str, store: StoreLike = DEFAULT_STORE) -> Snapshot:
+    return open_store(store).open(tag)
+
+
+def verify_snapshot(tag: str, store: StoreLike = DEFAULT_STORE) -> list[str]:
+    """Every problem found (empty when intact); ManifestError if the manifest itself is damaged."""
+    return open_store(store).open(tag).problems()
+
+
+def validate_snapshot(tag: str, store: StoreLike = DEFAULT_STORE) -> Report:
+    """Rerun the domain checks on a snapshot; captured snapshots report rule breaks as warnings."""
+    snapshot = open_store(store).open(tag)
+    manifest = snapshot.manifest
+    as_of_text = manifest.inputs.get("as_of")
+    as_of = parse_timestamp(as_of_text) if isinstance(as_of_text, str) else None
+    parts = {name: snapshot.part_paths(name) for name in manifest.tables}
+    if manifest.kind == "capture":
+        return run_checks(parts, as_of=as_of, severity=WARNING)
+    return run_checks(parts, as_of=as_of)
+
+
+def remove_snapshot(tag: str, store: StoreLike = DEFAULT_STORE) -> Path:
+    return open_store(store).remove(tag)

@@ -1,0 +1,1 @@
+"""The builder: collectors (real public data) and generators (seeded synthetic data) feeding the writer."""

@@ -1,0 +1,59 @@
+"""What a synthetic dataset is made from: the seed, the instant it represents, and the counts."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from omc_data import defaults
+from omc_data.builder.passwords import DEFAULT_PASSWORD, DEFAULT_ROUNDS
+
+TICK = dt.timedelta(minutes=5)
+DEFAULT_SUPERUSER_EMAIL = defaults.SUPERUSER_EMAIL
+
+
+def floor_tick(instant: dt.datetime) -> dt.datetime:
+    """The 5-minute tick at or before ``instant`` (UTC)."""
+    utc = instant.astimezone(dt.UTC)
+    return utc.replace(minute=utc.minute - utc.minute % 5, second=0, microsecond=0)
+
+
+@dataclass(frozen=True)
+class Spec:
+    seed: int
+    as_of: dt.datetime
+    users: int = defaults.USERS
+    coins: int = defaults.COINS
+    days: int = defaults.DAYS
+    superuser_email: str = DEFAULT_SUPERUSER_EMAIL
+    password: str = DEFAULT_PASSWORD
+    superuser_password: str | None = None
+    bcrypt_rounds: int = DEFAULT_ROUNDS
+
+    def __post_init__(self) -> None:
+        if self.as_of.tzinfo is None:
+            raise ValueError("as_of must be timezone-aware")
+        for name in ("users", "coins", "days"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0")
+
+    @property
+    def as_of_tick(self) -> dt.datetime:
+        return floor_tick(self.as_of)
+
+    @property
+    def effective_superuser_password(self) -> str:
+        return self.superuser_password if self.superuser_password is not None else self.password
+
+    def manifest_inputs(self) -> dict[str, Any]:
+        """The build inputs as the manifest records them: never a password, a hash or a token."""
+        doc = asdict(self)
+        for secret in ("password", "superuser_password"):
+            doc.pop(secret)
+        doc["as_of"] = self.as_of_tick
+        doc["password"] = "default" if self.password == DEFAULT_PASSWORD else "custom"
+        doc["superuser_password"] = (
+            "default" if self.effective_superuser_password == DEFAULT_PASSWORD else "custom"
+        )
+        return doc

@@ -1,0 +1,1 @@
+"""The omc-data command line (typer): one module per command group, heavy imports inside commands."""

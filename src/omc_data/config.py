@@ -1,0 +1,92 @@
+"""The one place that reads the environment: it turns it into explicit arguments for the CLI and the
+pytest plugin. Library code never calls ``os.environ``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from omc_data.errors import UsageError
+
+ENV_STORE = "OMC_DATA_STORE"
+ENV_DEBUG = "OMC_DATA_DEBUG"
+ENV_HOME = "OMC_DATA_HOME"
+DEFAULT_STORE = Path("snapshots")
+DEFAULT_HOME = Path(".omc-data")
+POSTGRES_SETTINGS = ("POSTGRES_SERVER", "POSTGRES_PORT", "POSTGRES_USER", "POSTGRES_PASSWORD", "POSTGRES_DB")
+
+
+def environ() -> Mapping[str, str]:
+    return os.environ
+
+
+def store_path(cli_value: Path | None, env: Mapping[str, str]) -> Path:
+    """``--store``, else ``OMC_DATA_STORE``, else ``./snapshots``."""
+    if cli_value is not None:
+        return cli_value
+    if env.get(ENV_STORE):
+        return Path(env[ENV_STORE])
+    return DEFAULT_STORE
+
+
+def home_path(env: Mapping[str, str]) -> Path:
+    """Where omc-data keeps its local state (the local PostgreSQL): ``OMC_DATA_HOME`` or ``./.omc-data``."""
+    return Path(env[ENV_HOME]) if env.get(ENV_HOME) else DEFAULT_HOME
+
+
+def debug(env: Mapping[str, str]) -> bool:
+    return env.get(ENV_DEBUG, "") not in ("", "0", "false", "no")
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """``KEY=value`` lines as a backend ``.env`` holds them (comments, ``export`` and quotes allowed)."""
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise UsageError(
+            f"cannot read env file {path}: {exc.strerror}", hint="check the --env-file path"
+        ) from exc
+    out: dict[str, str] = {}
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.removeprefix("export ").partition("=")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        elif " #" in value:
+            value = value.split(" #", 1)[0].rstrip()
+        out[key.strip()] = value
+    return out
+
+
+@dataclass(frozen=True)
+class DbChoice:
+    """A database named by the user's settings: a URL, or the backend's POSTGRES_* settings."""
+
+    origin: str
+    url: str | None = None
+    settings: Mapping[str, str] | None = None
+
+
+def database_choice(db: str | None, env_file: Path | None, env: Mapping[str, str]) -> DbChoice | None:
+    """``--db``, else ``DATABASE_URL``, else ``POSTGRES_*`` (from ``--env-file`` over the environment).
+
+    None means nothing is configured: the caller falls back to the local server omc-data started.
+    """
+    if db:
+        return DbChoice("--db", url=db)
+    file_values = read_env_file(env_file) if env_file else {}
+    merged = {**env, **file_values}
+    if merged.get("DATABASE_URL"):
+        origin = "DATABASE_URL in " + str(env_file) if "DATABASE_URL" in file_values else "DATABASE_URL"
+        return DbChoice(origin, url=merged["DATABASE_URL"])
+    if merged.get("POSTGRES_SERVER"):
+        settings = {k: merged[k] for k in POSTGRES_SETTINGS if merged.get(k)}
+        origin = f"POSTGRES_* in {env_file}" if env_file else "POSTGRES_*"
+        return DbChoice(origin, settings=settings)
+    return None

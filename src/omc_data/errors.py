@@ -1,0 +1,155 @@
+"""The exceptions omc-data raises, one tree with a branch per domain.
+
+Every error message names the object it is about and the way out. Structured attributes (tag, table,
+path, source, ...) let callers react without parsing text; ``exit_code`` is what the CLI exits with.
+
+    OmcDataError                      exit 1 unless said otherwise
+    ├── UsageError                    exit 2: the caller asked for something malformed
+    │   └── InvalidTagError           a tag outside [A-Za-z0-9][A-Za-z0-9._-]{0,63}
+    ├── SnapshotError                 anything about a snapshot in the store
+    │   ├── SnapshotNotFoundError     no such tag
+    │   ├── SnapshotExistsError       tags are immutable
+    │   ├── ManifestError             manifest unreadable, unknown format, missing fields
+    │   └── IntegrityError            a checksum mismatch, a missing or an extra file
+    ├── BuildError                    a build could not produce a snapshot
+    │   └── ValidationError           generated rows broke a domain rule
+    ├── DatabaseError                 anything about the target PostgreSQL
+    │   ├── ConnectionFailedError     cannot reach or log in to the server
+    │   ├── SchemaMismatchError       the target schema cannot take the snapshot
+    │   └── LocalServerError          the local throwaway cluster cannot start or stop
+    └── CollectorError                a public API failed (retryable or terminal)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class OmcDataError(Exception):
+    """Root of every error omc-data raises on purpose."""
+
+    exit_code: int = 1
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        if self.hint:
+            return f"{self.message} ({self.hint})"
+        return self.message
+
+    @property
+    def kind(self) -> str:
+        """A stable snake_case name for JSON error documents."""
+        name = type(self).__name__
+        out = [name[0].lower()]
+        for ch in name[1:]:
+            if ch.isupper():
+                out.append("_")
+            out.append(ch.lower())
+        return "".join(out)
+
+
+class UsageError(OmcDataError):
+    """The caller asked for something malformed: nothing was done."""
+
+    exit_code = 2
+
+
+class InvalidTagError(UsageError):
+    def __init__(self, tag: str) -> None:
+        shown = repr(tag) if tag else "an empty tag"
+        super().__init__(
+            f"invalid tag {shown}",
+            hint="a tag is 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit",
+        )
+        self.tag = tag
+
+
+class SnapshotError(OmcDataError):
+    def __init__(self, message: str, *, tag: str | None = None, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.tag = tag
+
+
+class SnapshotNotFoundError(SnapshotError):
+    def __init__(self, tag: str, store: Path) -> None:
+        super().__init__(
+            f"no snapshot {tag!r} in store {store}",
+            tag=tag,
+            hint="run 'omc-data list' to see the tags, or pass --store",
+        )
+        self.store = store
+
+
+class SnapshotExistsError(SnapshotError):
+    def __init__(self, tag: str, store: Path) -> None:
+        super().__init__(
+            f"snapshot {tag!r} already exists in {store}",
+            tag=tag,
+            hint="tags are immutable: pick a new tag, or 'omc-data rm' the old one first",
+        )
+        self.store = store
+
+
+class ManifestError(SnapshotError):
+    def __init__(self, message: str, *, tag: str | None = None, path: Path | None = None) -> None:
+        super().__init__(
+            message,
+            tag=tag,
+            hint="the snapshot is damaged: rebuild it, or remove it with 'omc-data rm'",
+        )
+        self.path = path
+
+
+class IntegrityError(SnapshotError):
+    """Files of a snapshot disagree with its manifest."""
+
+    def __init__(self, tag: str, problems: list[str]) -> None:
+        first = problems[0] if problems else "unknown problem"
+        more = f" and {len(problems) - 1} more" if len(problems) > 1 else ""
+        super().__init__(
+            f"snapshot {tag!r} failed verification: {first}{more}",
+            tag=tag,
+            hint="the snapshot was altered after it was built: rebuild it, or remove it with 'omc-data rm'",
+        )
+        self.problems = problems
+
+
+class BuildError(OmcDataError):
+    pass
+
+
+class ValidationError(BuildError):
+    """Generated rows broke a blocking domain rule: a bug, and nothing is published."""
+
+    def __init__(self, message: str, *, failures: list[str] | None = None) -> None:
+        super().__init__(message, hint="this is a bug in omc-data's generators: please report it")
+        self.failures = failures or []
+
+
+class DatabaseError(OmcDataError):
+    def __init__(self, message: str, *, hint: str | None = None, table: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.table = table
+
+
+class ConnectionFailedError(DatabaseError):
+    pass
+
+
+class SchemaMismatchError(DatabaseError):
+    pass
+
+
+class LocalServerError(DatabaseError):
+    pass
+
+
+class CollectorError(OmcDataError):
+    def __init__(self, message: str, *, source: str, retryable: bool, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.source = source
+        self.retryable = retryable

@@ -1,0 +1,1 @@
+"""Loaders: restore a snapshot into PostgreSQL (COPY), and manage a local throwaway server."""

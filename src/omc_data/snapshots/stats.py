@@ -1,0 +1,132 @@
+"""Per-column statistics recorded in the manifest, accumulated batch by batch.
+
+They let a loader decide whether a target column can hold the data without scanning it: the longest
+text, the most integer digits and the finest scale of a numeric, the earliest and latest instant.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import uuid
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from omc_data.snapshots.timefmt import format_timestamp
+
+
+def _json_scalar(value: Any) -> Any:
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, decimal.Decimal):
+        return format(value, "f")
+    if isinstance(value, dt.datetime):
+        return format_timestamp(value)
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, bytes):
+        return str(uuid.UUID(bytes=value)) if len(value) == 16 else value.hex()
+    if isinstance(value, float):
+        return value
+    raise TypeError(f"no JSON form for {type(value).__name__}")
+
+
+def _integer_digits(value: decimal.Decimal) -> int:
+    whole = abs(int(value))
+    return len(str(whole)) if whole else 0
+
+
+class ColumnStats:
+    """Accumulates min, max, nulls and the type-specific extremes of one column."""
+
+    def __init__(self, arrow_type: pa.DataType) -> None:
+        self.type = arrow_type
+        self.nulls = 0
+        self.min: Any = None
+        self.max: Any = None
+        self.max_length: int | None = None
+        self.max_scale: int | None = None
+        self.max_items: int | None = None
+
+    def update(self, array: pa.Array | pa.ChunkedArray) -> None:
+        self.nulls += array.null_count
+        if array.null_count == len(array):
+            return
+        t = self.type
+        if pa.types.is_list(t):
+            lengths = pc.list_value_length(array)
+            self._bump_items(pc.max(lengths).as_py())
+            flat = pc.list_flatten(array)
+            if len(flat):
+                self._bump_length(pc.max(pc.utf8_length(flat)).as_py())
+            return
+        if isinstance(t, pa.BaseExtensionType):
+            if isinstance(array, pa.ChunkedArray):
+                storage = pa.chunked_array([c.storage for c in array.chunks], t.storage_type)
+            else:
+                storage = array.storage
+            self._bump_minmax(pc.min_max(storage))
+            return
+        self._bump_minmax(pc.min_max(array))
+        if pa.types.is_string(t) or pa.types.is_large_string(t):
+            self._bump_length(pc.max(pc.utf8_length(array)).as_py())
+        elif pa.types.is_decimal(t):
+            self._bump_scale(array)
+
+    def _bump_minmax(self, result: pa.StructScalar) -> None:
+        lo, hi = result["min"].as_py(), result["max"].as_py()
+        if lo is not None and (self.min is None or lo < self.min):
+            self.min = lo
+        if hi is not None and (self.max is None or hi > self.max):
+            self.max = hi
+
+    def _bump_length(self, value: int | None) -> None:
+        if value is not None and (self.max_length is None or value > self.max_length):
+            self.max_length = value
+
+    def _bump_items(self, value: int | None) -> None:
+        if value is not None and (self.max_items is None or value > self.max_items):
+            self.max_items = value
+
+    def _bump_scale(self, array: pa.Array | pa.ChunkedArray) -> None:
+        """The finest scale the values really use (trailing zeros do not count)."""
+        t = self.type
+        scale = self.max_scale or 0
+        while scale < t.scale:
+            try:
+                array.cast(pa.decimal128(t.precision, scale), safe=True)
+            except pa.ArrowInvalid:
+                scale += 1
+                continue
+            break
+        self.max_scale = scale
+
+    def to_json(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {
+            "nulls": self.nulls,
+            "min": _json_scalar(self.min),
+            "max": _json_scalar(self.max),
+        }
+        if self.max_length is not None or pa.types.is_string(self.type):
+            doc["max_length"] = self.max_length
+        if pa.types.is_decimal(self.type):
+            extremes = [v for v in (self.min, self.max) if v is not None]
+            doc["max_integer_digits"] = max((_integer_digits(v) for v in extremes), default=None)
+            doc["max_scale"] = self.max_scale
+        if pa.types.is_list(self.type):
+            doc["max_items"] = self.max_items
+        return doc
+
+
+class TableStats:
+    def __init__(self, schema: pa.Schema) -> None:
+        self.columns = {f.name: ColumnStats(f.type) for f in schema}
+
+    def update(self, batch: pa.RecordBatch | pa.Table) -> None:
+        for name, stats in self.columns.items():
+            stats.update(batch.column(name))
+
+    def to_json(self) -> dict[str, dict[str, Any]]:
+        return {name: stats.to_json() for name, stats in self.columns.items()}

@@ -1,0 +1,219 @@
+"""The store: a directory of immutable, tagged snapshots.
+
+    <store>/<tag>/manifest.json                 written last; the snapshot exists once it is renamed in
+    <store>/<tag>/manifest.json.sha256
+    <store>/<tag>/tables/<table>/part-NNNNN.parquet
+    <store>/<tag>/raw/<source>/...
+    <store>/.tmp-<tag>-<id>/ and .tmp-<tag>-<id>.lock   a build in progress (the lock is held while alive)
+    <store>/.trash-<tag>-<id>/                  a snapshot being removed
+
+Names starting with a dot never match the tag grammar, so work in progress is never listed.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import re
+import shutil
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from omc_data.errors import (
+    IntegrityError,
+    InvalidTagError,
+    ManifestError,
+    SnapshotError,
+    SnapshotNotFoundError,
+)
+from omc_data.snapshots.checksum import parse_sidecar, sha256_bytes, sha256_file
+from omc_data.snapshots.manifest import MANIFEST_NAME, SIDECAR_NAME, Manifest, parse_manifest
+
+log = logging.getLogger(__name__)
+
+TAG_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+TMP_PREFIX = ".tmp-"
+TRASH_PREFIX = ".trash-"
+CONTENT_DIRS = ("tables", "raw")
+
+
+def validate_tag(tag: str) -> str:
+    """Return ``tag`` if it matches the tag grammar, else raise InvalidTagError (exit code 2)."""
+    if not isinstance(tag, str) or not TAG_PATTERN.fullmatch(tag):
+        raise InvalidTagError(str(tag))
+    return tag
+
+
+@dataclass(frozen=True)
+class Listing:
+    """One entry of ``Store.snapshots()``: a readable snapshot, or the reason it is not."""
+
+    tag: str
+    path: Path
+    manifest: Manifest | None
+    error: str | None = None
+
+
+class Snapshot:
+    """A published snapshot whose manifest passed its own checksum and parsed."""
+
+    def __init__(self, path: Path, manifest: Manifest) -> None:
+        self.path = path
+        self.manifest = manifest
+
+    @property
+    def tag(self) -> str:
+        return self.manifest.tag
+
+    def part_paths(self, table: str) -> list[Path]:
+        entry = self.manifest.tables[table]
+        return [self.path / p.path for p in entry.parts]
+
+    def problems(self) -> list[str]:
+        """Every disagreement between the files and the manifest (empty when the snapshot is intact)."""
+        expected = self.manifest.files()
+        problems: list[str] = []
+        for rel, entry in sorted(expected.items()):
+            path = self.path / rel
+            if not path.is_file():
+                problems.append(f"missing file {rel}")
+                continue
+            size = path.stat().st_size
+            if size != entry.bytes:
+                problems.append(f"size mismatch in {rel} ({size} bytes, manifest says {entry.bytes})")
+            elif sha256_file(path) != entry.sha256:
+                problems.append(f"checksum mismatch in {rel}")
+        for rel in sorted(self._content_files()):
+            if rel not in expected:
+                problems.append(f"extra file {rel}")
+        return problems
+
+    def verify(self) -> None:
+        """Recompute every checksum; IntegrityError naming the first problem and counting the rest."""
+        problems = self.problems()
+        if problems:
+            raise IntegrityError(self.tag, problems)
+
+    def _content_files(self) -> Iterator[str]:
+        for top in CONTENT_DIRS:
+            base = self.path / top
+            if not base.exists():
+                continue
+            for path in base.rglob("*"):
+                if path.is_file() or path.is_symlink():
+                    yield path.relative_to(self.path).as_posix()
+
+
+class Store:
+    """Snapshots under one root directory (which need not exist until the first build)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    def path(self, tag: str) -> Path:
+        return self.root / validate_tag(tag)
+
+    def exists(self, tag: str) -> bool:
+        return self.path(tag).is_dir()
+
+    def tags(self) -> list[str]:
+        if not self.root.is_dir():
+            return []
+        return sorted(p.name for p in self.root.iterdir() if p.is_dir() and TAG_PATTERN.fullmatch(p.name))
+
+    def snapshots(self) -> list[Listing]:
+        """Every published snapshot, oldest first; unreadable ones are listed with their error."""
+        out: list[Listing] = []
+        for tag in self.tags():
+            try:
+                snap = self.open(tag)
+            except SnapshotError as exc:
+                out.append(Listing(tag, self.root / tag, None, str(exc)))
+            else:
+                out.append(Listing(tag, snap.path, snap.manifest))
+        return sorted(out, key=lambda e: (e.manifest.created_at.isoformat() if e.manifest else "", e.tag))
+
+    def open(self, tag: str) -> Snapshot:
+        """Open a snapshot: its manifest must match its own checksum and parse as format_version 1."""
+        path = self.path(tag)
+        manifest_path = path / MANIFEST_NAME
+        if not path.is_dir():
+            raise SnapshotNotFoundError(tag, self.root)
+        try:
+            raw = manifest_path.read_bytes()
+        except FileNotFoundError as exc:
+            raise ManifestError(
+                f"snapshot {tag!r} has no {MANIFEST_NAME}", tag=tag, path=manifest_path
+            ) from exc
+        try:
+            recorded = parse_sidecar((path / SIDECAR_NAME).read_text())
+        except FileNotFoundError as exc:
+            raise ManifestError(f"snapshot {tag!r} has no {SIDECAR_NAME}", tag=tag, path=path) from exc
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ManifestError(f"{SIDECAR_NAME} of {tag!r} is malformed", tag=tag, path=path) from exc
+        if sha256_bytes(raw) != recorded:
+            raise ManifestError(
+                f"manifest of {tag!r} fails its own checksum ({SIDECAR_NAME})", tag=tag, path=manifest_path
+            )
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ManifestError(f"manifest of {tag!r} is not UTF-8", tag=tag, path=manifest_path) from exc
+        return Snapshot(path, parse_manifest(text, tag=tag, path=manifest_path))
+
+    def remove(self, tag: str) -> Path:
+        """Remove a snapshot: renamed out of sight first, so it vanishes from listings atomically."""
+        path = self.path(tag)
+        if not path.is_dir():
+            raise SnapshotNotFoundError(tag, self.root)
+        trash = self.root / f"{TRASH_PREFIX}{tag}-{uuid.uuid4().hex[:8]}"
+        path.rename(trash)
+        shutil.rmtree(trash, ignore_errors=True)
+        return path
+
+    def cleanup(self) -> list[Path]:
+        """Delete what dead builds and interrupted removals left behind; live builds are untouched."""
+        if not self.root.is_dir():
+            return []
+        removed: list[Path] = []
+        for entry in sorted(self.root.iterdir()):
+            name = entry.name
+            if name.startswith(TRASH_PREFIX) and entry.is_dir():
+                shutil.rmtree(entry, ignore_errors=True)
+                removed.append(entry)
+            elif name.startswith(TMP_PREFIX) and entry.is_dir():
+                lock = entry.with_name(name + ".lock")
+                if not lock.exists() or _lock_is_free(lock):
+                    shutil.rmtree(entry, ignore_errors=True)
+                    lock.unlink(missing_ok=True)
+                    removed.append(entry)
+            elif (
+                name.startswith(TMP_PREFIX)
+                and name.endswith(".lock")
+                and not entry.with_name(name.removesuffix(".lock")).exists()
+                and _lock_is_free(entry)
+            ):
+                entry.unlink(missing_ok=True)
+        for path in removed:
+            log.info("removed leftover %s", path)
+        return removed
+
+
+def _lock_is_free(lock: Path) -> bool:
+    """True if no live process holds ``lock`` (its builder died)."""
+    try:
+        fd = os.open(lock, os.O_RDWR)
+    except FileNotFoundError:
+        return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    else:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return True
+    finally:
+        os.close(fd)

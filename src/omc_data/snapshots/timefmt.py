@@ -1,0 +1,23 @@
+"""Timestamps in manifests: RFC 3339, always UTC, always with ``Z``."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+
+def format_timestamp(value: dt.datetime) -> str:
+    if value.tzinfo is None:
+        raise ValueError("naive datetime: every instant in omc-data is timezone-aware")
+    utc = value.astimezone(dt.UTC)
+    text = utc.strftime("%Y-%m-%dT%H:%M:%S")
+    if utc.microsecond:
+        text += f".{utc.microsecond:06d}".rstrip("0")
+    return text + "Z"
+
+
+def parse_timestamp(text: str) -> dt.datetime:
+    """Parse RFC 3339 with an offset or ``Z``; ValueError for a naive or malformed value."""
+    value = dt.datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    if value.tzinfo is None:
+        raise ValueError(f"timestamp {text!r} has no offset: write it with Z, e.g. 2026-11-01T00:00:00Z")
+    return value.astimezone(dt.UTC)

@@ -1,0 +1,274 @@
+"""Writing a snapshot: tables streamed to Parquet in a hidden directory, published atomically.
+
+A writer holds an flock on ``.tmp-<tag>-<id>.lock`` for as long as it lives, so ``Store.cleanup`` can tell a
+dead build's leftovers from a live one. Publishing writes the manifest last, fsyncs, and renames the
+directory into place without replacing anything (``renameat2(RENAME_NOREPLACE)`` where the kernel has
+it): two builds racing for one tag cannot both win, and a build killed at any point leaves no snapshot.
+
+Parquet bytes depend only on the rows: batches are regrouped into fixed-size row groups, so the way a
+generator happened to chunk its output never shows in the files.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import datetime as dt
+import errno
+import fcntl
+import os
+import shutil
+import uuid
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from omc_data import catalog
+from omc_data.catalog import Table
+from omc_data.errors import SnapshotExistsError
+from omc_data.progress import NULL_PROGRESS, Progress
+from omc_data.snapshots.arrowschema import arrow_schema, conform
+from omc_data.snapshots.checksum import sha256_bytes, sha256_file, sidecar_line
+from omc_data.snapshots.manifest import (
+    MANIFEST_NAME,
+    SIDECAR_NAME,
+    ColumnEntry,
+    FileEntry,
+    Manifest,
+    TableEntry,
+)
+from omc_data.snapshots.stats import TableStats
+from omc_data.snapshots.store import TMP_PREFIX, Store, validate_tag
+
+ROW_GROUP_ROWS = 128 * 1024
+PART_ROWS = 4 * 1024 * 1024
+PARQUET_OPTIONS: dict[str, Any] = {
+    "compression": "zstd",
+    "version": "2.6",
+    "write_statistics": True,
+    "use_dictionary": True,
+}
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+_RENAME_NOREPLACE = 1
+_AT_FDCWD = -100
+
+
+def rename_noreplace(src: Path, dst: Path) -> None:
+    """Rename ``src`` to ``dst``; FileExistsError if ``dst`` exists, even as an empty directory."""
+    libc_name = ctypes.util.find_library("c")
+    renameat2 = getattr(ctypes.CDLL(libc_name, use_errno=True), "renameat2", None) if libc_name else None
+    if renameat2 is not None:
+        rc = renameat2(_AT_FDCWD, os.fsencode(src), _AT_FDCWD, os.fsencode(dst), _RENAME_NOREPLACE)
+        if rc == 0:
+            return
+        err = ctypes.get_errno()
+        if err == errno.EEXIST:
+            raise FileExistsError(err, os.strerror(err), str(dst))
+        if err not in (errno.EINVAL, errno.ENOSYS):  # the file system cannot do it: fall back below
+            raise OSError(err, os.strerror(err), str(src))
+    if dst.exists():
+        raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(dst))
+    src.rename(dst)  # a non-empty dst still makes this fail (ENOTEMPTY)
+
+
+def rechunk(batches: Iterable[pa.RecordBatch], rows: int) -> Iterator[pa.Table]:
+    """Regroup a stream of batches into tables of exactly ``rows`` rows (the last may be shorter)."""
+    pending: list[pa.RecordBatch] = []
+    held = 0
+    for batch in batches:
+        while batch.num_rows:
+            take = min(rows - held, batch.num_rows)
+            pending.append(batch.slice(0, take))
+            held += take
+            batch = batch.slice(take)
+            if held == rows:
+                yield pa.Table.from_batches(pending)
+                pending, held = [], 0
+    if held:
+        yield pa.Table.from_batches(pending)
+
+
+def _as_batches(data: pa.Table | Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    if isinstance(data, pa.Table):
+        yield from data.to_batches()
+    else:
+        yield from data
+
+
+class SnapshotWriter:
+    """Builds one snapshot in a hidden directory; ``publish`` makes it visible, anything else removes it."""
+
+    def __init__(self, store: Store, tag: str, *, progress: Progress = NULL_PROGRESS) -> None:
+        self.store = store
+        self.tag = validate_tag(tag)
+        self.progress = progress
+        if store.exists(tag):
+            raise SnapshotExistsError(tag, store.root)
+        store.root.mkdir(parents=True, exist_ok=True)
+        store.cleanup()
+        name = f"{TMP_PREFIX}{tag}-{uuid.uuid4().hex[:12]}"
+        self.lock_path = store.root / f"{name}.lock"
+        # Lock first, then give the lock its visible name: cleanup never sees an unlocked live lock.
+        pending = store.root / f".lockinit-{name}"
+        self._lock_fd = os.open(pending, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
+        fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+        pending.rename(self.lock_path)
+        self.dir = store.root / name
+        self.dir.mkdir()
+        self.tables: dict[str, TableEntry] = {}
+        self.raw: list[FileEntry] = []
+        self._closed = False
+
+    def __enter__(self) -> SnapshotWriter:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if not self._closed:
+            self.abort()
+
+    def write_table(self, table: Table, data: pa.Table | Iterable[pa.RecordBatch]) -> TableEntry:
+        """Write a table's rows (already sorted by key) as one or more Parquet parts."""
+        schema = arrow_schema(table)
+        folder = self.dir / "tables" / table.name
+        folder.mkdir(parents=True, exist_ok=False)
+        stats = TableStats(schema)
+        parts: list[FileEntry] = []
+        writer: pq.ParquetWriter | None = None
+        part_rows = 0
+        part_path = folder / "part-00000.parquet"
+
+        def close_part() -> None:
+            nonlocal writer
+            if writer is None:
+                return
+            writer.close()
+            writer = None
+            rel = part_path.relative_to(self.dir).as_posix()
+            parts.append(FileEntry(rel, part_path.stat().st_size, sha256_file(part_path), part_rows))
+
+        with self.progress.task(f"write {table.name}") as task:
+            for group in rechunk((conform(table, b) for b in _as_batches(data)), ROW_GROUP_ROWS):
+                group = group.cast(schema)
+                if writer is not None and part_rows + group.num_rows > PART_ROWS:
+                    close_part()
+                if writer is None:
+                    part_path = folder / f"part-{len(parts):05d}.parquet"
+                    writer = pq.ParquetWriter(part_path, schema, **PARQUET_OPTIONS)
+                    part_rows = 0
+                writer.write_table(group, row_group_size=ROW_GROUP_ROWS)
+                part_rows += group.num_rows
+                stats.update(group)
+                task.advance(group.num_rows)
+            if writer is None and not parts:  # an empty table still has one (empty) part
+                writer = pq.ParquetWriter(part_path, schema, **PARQUET_OPTIONS)
+                writer.write_table(schema.empty_table())
+            close_part()
+        entry = TableEntry(
+            name=table.name,
+            rows=sum(p.rows or 0 for p in parts),
+            parts=tuple(parts),
+            schema=tuple(ColumnEntry(c.name, c.type.sql, c.nullable) for c in table.columns),
+            primary_key=table.primary_key,
+            diff_key=tuple(str(p) for p in table.diff_key),
+            stats=stats.to_json(),
+        )
+        self.tables[table.name] = entry
+        return entry
+
+    def write_raw(self, relpath: str, data: bytes) -> FileEntry:
+        """Keep a collected response under ``raw/`` (the caller scrubs secrets and compresses)."""
+        path = self.dir / "raw" / relpath
+        if ".." in Path(relpath).parts or Path(relpath).is_absolute():
+            raise ValueError(f"raw path {relpath!r} leaves the snapshot")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        entry = FileEntry(path.relative_to(self.dir).as_posix(), len(data), sha256_bytes(data))
+        self.raw.append(entry)
+        return entry
+
+    def publish(
+        self,
+        *,
+        inputs: dict[str, Any],
+        libraries: dict[str, str],
+        omc_data_version: str,
+        sources: dict[str, dict[str, Any]] | None = None,
+        validation: dict[str, Any] | None = None,
+        parent: str | None = None,
+        kind: str = "build",
+        created_at: dt.datetime | None = None,
+    ) -> Manifest:
+        """Write the manifest last, fsync everything, and rename the snapshot into place."""
+        order = catalog.load_order(self.tables)
+        manifest = Manifest(
+            tag=self.tag,
+            kind=kind,
+            created_at=created_at or dt.datetime.now(dt.UTC),
+            parent=parent,
+            omc_data_version=omc_data_version,
+            libraries=libraries,
+            catalog_fingerprint=catalog.fingerprint(),
+            inputs=inputs,
+            sources=sources or {},
+            tables={name: self.tables[name] for name in order},
+            raw=tuple(sorted(self.raw, key=lambda f: f.path)),
+            validation=validation or {},
+        )
+        text = manifest.dumps().encode("utf-8")
+        for entry in manifest.files().values():
+            _fsync_file(self.dir / entry.path)
+        (self.dir / MANIFEST_NAME).write_bytes(text)
+        (self.dir / SIDECAR_NAME).write_text(sidecar_line(sha256_bytes(text), MANIFEST_NAME))
+        for path in (self.dir / MANIFEST_NAME, self.dir / SIDECAR_NAME):
+            _fsync_file(path)
+        for folder in sorted({p.parent for p in self.dir.rglob("*")}):
+            _fsync_dir(folder)
+        target = self.store.root / self.tag
+        try:
+            rename_noreplace(self.dir, target)
+        except (FileExistsError, OSError) as exc:
+            if target.exists():
+                self.abort()
+                raise SnapshotExistsError(self.tag, self.store.root) from exc
+            raise
+        _fsync_dir(self.store.root)
+        self._release()
+        return manifest
+
+    def abort(self) -> None:
+        """Throw the work away (idempotent)."""
+        shutil.rmtree(self.dir, ignore_errors=True)
+        self._release()
+
+    def _release(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self.lock_path.unlink(missing_ok=True)
+        os.close(self._lock_fd)
