@@ -14,7 +14,7 @@ setup:
             echo "warning: no PostgreSQL server binaries; install them (apt-get install postgresql)" >&2
         fi
     fi
-    uv sync --locked
+    uv sync --locked --compile-bytecode
 
 # Start a local PostgreSQL, build a demo snapshot offline, load it, and show what is loaded
 demo: setup

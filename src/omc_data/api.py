@@ -13,21 +13,19 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from omc_data import defaults
-from omc_data.builder.build import BuildRequest, build
-from omc_data.builder.generators import GENERATORS
-from omc_data.builder.generators.spec import DEFAULT_SUPERUSER_EMAIL, Spec, floor_tick
-from omc_data.builder.passwords import DEFAULT_PASSWORD, DEFAULT_ROUNDS
 from omc_data.errors import UsageError
-from omc_data.loaders import postgres
-from omc_data.loaders.target import Target
 from omc_data.progress import NULL_PROGRESS, Progress
-from omc_data.snapshots import diff as diffing
-from omc_data.snapshots.manifest import Manifest
 from omc_data.snapshots.store import Listing, Snapshot, Store, validate_tag
 from omc_data.snapshots.timefmt import parse_timestamp
-from omc_data.snapshots.validate import WARNING, Report, run_checks
+
+if TYPE_CHECKING:  # the heavy parts are imported by the functions that need them
+    from omc_data.loaders.postgres import LoadResult
+    from omc_data.snapshots.diff import SnapshotDiff
+    from omc_data.snapshots.manifest import Manifest
+    from omc_data.snapshots.validate import Report
 
 StoreLike = Store | Path | str
 DEFAULT_STORE = Path("snapshots")
@@ -40,6 +38,8 @@ def open_store(store: StoreLike = DEFAULT_STORE) -> Store:
 
 def parse_as_of(value: dt.datetime | str | None, *, now: dt.datetime | None = None) -> dt.datetime:
     """An explicit instant (aware datetime or RFC 3339 text), else the current time; floored to 5 min."""
+    from omc_data.builder.generators.spec import floor_tick
+
     if value is None:
         return floor_tick(now or dt.datetime.now(dt.UTC))
     if isinstance(value, str):
@@ -63,15 +63,19 @@ def build_snapshot(
     users: int = defaults.USERS,
     coins: int = defaults.COINS,
     days: int = defaults.DAYS,
-    superuser_email: str = DEFAULT_SUPERUSER_EMAIL,
-    password: str = DEFAULT_PASSWORD,
+    superuser_email: str = defaults.SUPERUSER_EMAIL,
+    password: str = defaults.PASSWORD,
     superuser_password: str | None = None,
-    bcrypt_rounds: int = DEFAULT_ROUNDS,
+    bcrypt_rounds: int = defaults.BCRYPT_ROUNDS,
     tables: Sequence[str] | None = None,
     parent: str | None = None,
     progress: Progress = NULL_PROGRESS,
 ) -> Manifest:
     """Generate a synthetic dataset and publish it as snapshot ``tag`` (atomic; tags are immutable)."""
+    from omc_data.builder.build import BuildRequest, build
+    from omc_data.builder.generators import GENERATORS
+    from omc_data.builder.generators.spec import Spec
+
     validate_tag(tag)
     if parent is not None:
         validate_tag(parent)
@@ -106,8 +110,11 @@ def load_snapshot(
     tables: Sequence[str] | None = None,
     origin: str = "argument",
     progress: Progress = NULL_PROGRESS,
-) -> postgres.LoadResult:
+) -> LoadResult:
     """Replace the snapshot's tables in database ``db`` in one transaction (all or nothing)."""
+    from omc_data.loaders import postgres
+    from omc_data.loaders.target import Target
+
     snapshot = open_store(store).open(tag)
     return postgres.load(
         snapshot, Target(db, origin), create_schema=create_schema, tables=tables, progress=progress
@@ -121,8 +128,10 @@ def diff_snapshots(
     store: StoreLike = DEFAULT_STORE,
     tables: Sequence[str] | None = None,
     progress: Progress = NULL_PROGRESS,
-) -> diffing.SnapshotDiff:
+) -> SnapshotDiff:
     """What changed from snapshot ``a`` to snapshot ``b``, table by table."""
+    from omc_data.snapshots import diff as diffing
+
     s = open_store(store)
     return diffing.diff(s.open(a), s.open(b), tables=tables, progress=progress)
 
@@ -142,6 +151,8 @@ def verify_snapshot(tag: str, store: StoreLike = DEFAULT_STORE) -> list[str]:
 
 def validate_snapshot(tag: str, store: StoreLike = DEFAULT_STORE) -> Report:
     """Rerun the domain checks on a snapshot; captured snapshots report rule breaks as warnings."""
+    from omc_data.snapshots.validate import WARNING, run_checks
+
     snapshot = open_store(store).open(tag)
     manifest = snapshot.manifest
     as_of_text = manifest.inputs.get("as_of")
