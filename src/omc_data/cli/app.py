@@ -16,12 +16,13 @@ from typer.exceptions import TyperException
 
 from omc_data import config
 from omc_data.cli import build_cmd, db_cmd, diff_cmd, load_cmd, store_cmds
-from omc_data.cli.output import Settings, render_error, setup_logging, stderr
+from omc_data.cli.output import Settings, emit_json, render_error, setup_logging, stderr
 from omc_data.errors import OmcDataError
 
 HELP = """Build, load and compare versioned datasets for the Oh My Coins database.
 
 \b
+Examples:
   omc-data db up                                  # a local PostgreSQL to try things on
   omc-data build --tag v12 --no-real-data         # generate a snapshot into ./snapshots/v12
   omc-data load v12 --create-schema               # restore it (into the local server by default)
@@ -105,6 +106,10 @@ def main(argv: list[str] | None = None) -> None:
         else:
             stderr.print(f"error: {exc.format_message()}", markup=False)
         code = exc.exit_code
+        if json_mode:  # the usage text went to stderr; stdout still carries one JSON document
+            hint = "see the command's --help"
+            error = {"kind": "usage_error", "message": exc.format_message(), "hint": hint, "exit_code": code}
+            emit_json({"error": error})
     except (KeyboardInterrupt, typer.Abort):
         stderr.print("interrupted", style="red")
         code = 130

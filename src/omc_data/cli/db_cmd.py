@@ -10,7 +10,15 @@ from omc_data import config
 from omc_data.cli.output import emit_json, notice, stdout
 
 app = typer.Typer(
-    help="A local PostgreSQL for trying things: 'db up' starts it and prints its URL.",
+    help="""A local PostgreSQL for trying things: 'db up' starts it and prints its URL.
+
+    \b
+    It lives under $OMC_DATA_HOME (default ./.omc-data) and runs the PostgreSQL binaries on PATH.
+    Examples:
+      omc-data db up
+      omc-data load v12 --create-schema      # no --db: the local server is the target
+      omc-data db down --remove
+    """,
     no_args_is_help=True,
 )
 

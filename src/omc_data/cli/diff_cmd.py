@@ -8,6 +8,9 @@ import typer
 from rich.table import Table
 
 from omc_data.cli.output import CliProgress, Settings, emit_json, stdout
+from omc_data.errors import OmcDataError
+
+ERROR_UNDER_EXIT_CODE = 3  # git diff --exit-code style: 0 same, 1 different, >= 2 trouble
 
 
 def _count(value: int | None) -> str:
@@ -53,7 +56,10 @@ def diff_cmd(
     b: Annotated[str, typer.Argument(help="The new snapshot tag.", show_default=False)],
     tables: Annotated[str | None, typer.Option(help="Only these tables, comma-separated.")] = None,
     exit_code: Annotated[
-        bool, typer.Option("--exit-code", help="Exit 0 when the same, 1 when different (like git diff).")
+        bool,
+        typer.Option(
+            "--exit-code", help="Exit 0 when the same, 1 when different, 2 or 3 on errors (like git diff)."
+        ),
     ] = False,
     json: Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")] = False,
 ) -> None:
@@ -70,8 +76,13 @@ def diff_cmd(
     settings: Settings = ctx.obj
     names = [t.strip() for t in tables.split(",") if t.strip()] if tables else None
     progress = CliProgress(settings)
-    with progress.session():
-        report = api.diff_snapshots(a, b, store=settings.store, tables=names, progress=progress)
+    try:
+        with progress.session():
+            report = api.diff_snapshots(a, b, store=settings.store, tables=names, progress=progress)
+    except OmcDataError as exc:
+        if exit_code and exc.exit_code < 2:  # under --exit-code, 1 means "different": errors exit 3
+            exc.exit_code = ERROR_UNDER_EXIT_CODE
+        raise
     if json:
         emit_json(report.to_json())
     else:

@@ -175,8 +175,14 @@ def load(
             _restart_sequences(conn, order)
             _record_load(conn, snapshot, loads)
             conn.commit()
-        except BaseException:
+        except BaseException as exc:
             conn.rollback()
+            if isinstance(exc, psycopg.Error):  # e.g. DELETE blocked by an app table's foreign key
+                raise DatabaseError(
+                    f"loading {snapshot.tag!r} into {target.masked} failed: "
+                    f"{str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}",
+                    hint="nothing was changed; check the target schema with the app's migrations",
+                ) from exc
             raise
     return LoadResult(
         tag=snapshot.tag,

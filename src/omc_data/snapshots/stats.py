@@ -2,6 +2,9 @@
 
 They let a loader decide whether a target column can hold the data without scanning it: the longest
 text, the most integer digits and the finest scale of a numeric, the earliest and latest instant.
+
+Text columns record their longest value's length but never a min or max: those would copy content
+(a bcrypt hash, an email, a message) into ``manifest.json``, which must hold no password, hash or token.
 """
 
 from __future__ import annotations
@@ -69,10 +72,11 @@ class ColumnStats:
                 storage = array.storage
             self._bump_minmax(pc.min_max(storage))
             return
-        self._bump_minmax(pc.min_max(array))
         if pa.types.is_string(t) or pa.types.is_large_string(t):
             self._bump_length(pc.max(pc.utf8_length(array)).as_py())
-        elif pa.types.is_decimal(t):
+            return
+        self._bump_minmax(pc.min_max(array))
+        if pa.types.is_decimal(t):
             self._bump_scale(array)
 
     def _bump_minmax(self, result: pa.StructScalar) -> None:
@@ -104,13 +108,13 @@ class ColumnStats:
         self.max_scale = scale
 
     def to_json(self) -> dict[str, Any]:
-        doc: dict[str, Any] = {
-            "nulls": self.nulls,
-            "min": _json_scalar(self.min),
-            "max": _json_scalar(self.max),
-        }
-        if self.max_length is not None or pa.types.is_string(self.type):
+        doc: dict[str, Any] = {"nulls": self.nulls}
+        t = self.type
+        if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_list(t):
             doc["max_length"] = self.max_length
+        else:
+            doc["min"] = _json_scalar(self.min)
+            doc["max"] = _json_scalar(self.max)
         if pa.types.is_decimal(self.type):
             extremes = [v for v in (self.min, self.max) if v is not None]
             doc["max_integer_digits"] = max((_integer_digits(v) for v in extremes), default=None)

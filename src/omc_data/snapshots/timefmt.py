@@ -9,7 +9,7 @@ def format_timestamp(value: dt.datetime) -> str:
     if value.tzinfo is None:
         raise ValueError("naive datetime: every instant in omc-data is timezone-aware")
     utc = value.astimezone(dt.UTC)
-    text = utc.strftime("%Y-%m-%dT%H:%M:%S")
+    text = utc.replace(tzinfo=None, microsecond=0).isoformat()  # strftime's %Y drops zeros before 1000
     if utc.microsecond:
         text += f".{utc.microsecond:06d}".rstrip("0")
     return text + "Z"
