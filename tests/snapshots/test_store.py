@@ -12,6 +12,13 @@ import pyarrow.parquet as pq
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+import omc_data
+from omc_data import catalog
+from omc_data.errors import InvalidTagError, SnapshotExistsError, SnapshotNotFoundError
+from omc_data.snapshots.manifest import MANIFEST_NAME
+from omc_data.snapshots.store import TAG_PATTERN, Store, validate_tag
+from omc_data.snapshots.writer import SnapshotWriter
 from snaptools import (
     SMALL_CLI,
     arrow_table,
@@ -24,13 +31,6 @@ from snaptools import (
     tree_state,
     user_row,
 )
-
-import omc_data
-from omc_data import catalog
-from omc_data.errors import InvalidTagError, SnapshotExistsError, SnapshotNotFoundError
-from omc_data.snapshots.manifest import MANIFEST_NAME
-from omc_data.snapshots.store import TAG_PATTERN, Store, validate_tag
-from omc_data.snapshots.writer import SnapshotWriter
 
 VALID_TAGS = ["v12", "a", "0", "ci-1", "v1.2.3", "A_b-C.9", "x" * 64, "release.2026-11-01"]
 INVALID_TAGS = ["../x", "a/b", "", ".x", "x" * 65, "a b", "-x", "_x", "..", "v1\n", "a\\b", "ü", "v1/"]
