@@ -87,6 +87,8 @@ class Column:
     serial: Serial | None = None
     since: str | None = None  # alembic revision that added the column, when newer than the seed era
     doc: str = ""
+    # The values the app uses in a free-text status-like column (checked by validate, not by PostgreSQL).
+    values: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -174,6 +176,23 @@ class Table:
 
 _c = Column
 
+CURRENCIES = (
+    "AUD",
+    "USD",
+    "EUR",
+    "GBP",
+    "JPY",
+    "CNY",
+    "CAD",
+    "NZD",
+    "SGD",
+    "BTC",
+    "ETH",
+    "USDT",
+    "USDC",
+    "BNB",
+)
+
 
 def _keys(*columns: str) -> tuple[KeyPart, ...]:
     return tuple(KeyPart(c) for c in columns)
@@ -198,9 +217,14 @@ USER = Table(
         _c("created_at", TIMESTAMPTZ, False, default=_NOW),
         _c("updated_at", TIMESTAMPTZ, False, default=_NOW),
         _c("timezone", varchar(50), doc="IANA name"),
-        _c("preferred_currency", varchar(10)),
-        _c("risk_tolerance", varchar(20), doc="low / medium / high"),
-        _c("trading_experience", varchar(20), doc="beginner / intermediate / advanced"),
+        _c("preferred_currency", varchar(10), values=CURRENCIES),
+        _c("risk_tolerance", varchar(20), doc="low / medium / high", values=("low", "medium", "high")),
+        _c(
+            "trading_experience",
+            varchar(20),
+            doc="beginner / intermediate / advanced",
+            values=("beginner", "intermediate", "advanced"),
+        ),
     ),
     primary_key=("id",),
     primary_key_name="user_pkey",
@@ -262,7 +286,12 @@ NEWS_SENTIMENT = Table(
         _c("source", varchar(100)),
         _c("url", TEXT),
         _c("published_at", TIMESTAMPTZ),
-        _c("sentiment", varchar(20), doc="positive / negative / neutral"),
+        _c(
+            "sentiment",
+            varchar(20),
+            doc="positive / negative / neutral",
+            values=("positive", "negative", "neutral"),
+        ),
         _c("sentiment_score", numeric(5, 4), doc="-1..1"),
         _c("currencies", VARCHAR_ARRAY, doc="CryptoPanic coin codes, upper case"),
         _c("collected_at", TIMESTAMPTZ, False),
@@ -281,13 +310,23 @@ AGENT_SESSIONS = Table(
         _c("id", UUID, False),
         _c("user_id", UUID, False),
         _c("user_goal", varchar(), False),
-        _c("status", varchar(20), False),
+        _c(
+            "status",
+            varchar(20),
+            False,
+            values=("pending", "running", "completed", "failed", "cancelled", "awaiting_approval"),
+        ),
         _c("error_message", varchar()),
         _c("result_summary", varchar()),
         _c("created_at", TIMESTAMPTZ, False),
         _c("updated_at", TIMESTAMPTZ, False),
         _c("completed_at", TIMESTAMPTZ),
-        _c("llm_provider", varchar(20), since=CURRENT_HEAD),
+        _c(
+            "llm_provider",
+            varchar(20),
+            since=CURRENT_HEAD,
+            values=("openai", "google", "anthropic", "system_default"),
+        ),
         _c("llm_model", varchar(100), since=CURRENT_HEAD),
         _c(
             "llm_credential_id",
@@ -308,7 +347,13 @@ AGENT_SESSION_MESSAGES = Table(
     columns=(
         _c("id", UUID, False),
         _c("session_id", UUID, False),
-        _c("role", varchar(20), False, doc="user / assistant / system / function"),
+        _c(
+            "role",
+            varchar(20),
+            False,
+            doc="user / assistant / system / function",
+            values=("user", "assistant", "system", "function"),
+        ),
         _c("content", varchar(), False),
         _c("agent_name", varchar(100)),
         _c("metadata_json", varchar()),
@@ -329,7 +374,13 @@ AGENT_ARTIFACTS = Table(
     columns=(
         _c("id", UUID, False),
         _c("session_id", UUID, False),
-        _c("artifact_type", varchar(50), False, doc="model / plot / report / code / data"),
+        _c(
+            "artifact_type",
+            varchar(50),
+            False,
+            doc="model / plot / report / code / data",
+            values=("model", "plot", "report", "code", "data"),
+        ),
         _c("name", varchar(255), False),
         _c("description", varchar()),
         _c("file_path", varchar(500)),
@@ -351,10 +402,22 @@ ALGORITHMS = Table(
         _c("id", UUID, False),
         _c("name", varchar(255), False),
         _c("description", varchar(1000)),
-        _c("algorithm_type", varchar(50), False, doc="ml_model / rule_based / reinforcement_learning"),
+        _c(
+            "algorithm_type",
+            varchar(50),
+            False,
+            doc="ml_model / rule_based / reinforcement_learning",
+            values=("ml_model", "rule_based", "reinforcement_learning"),
+        ),
         _c("version", varchar(50), False),
         _c("artifact_id", UUID),
-        _c("status", varchar(20), False, doc="draft / active / paused / archived"),
+        _c(
+            "status",
+            varchar(20),
+            False,
+            doc="draft / active / paused / archived",
+            values=("draft", "active", "paused", "archived"),
+        ),
         _c("configuration_json", varchar()),
         _c("default_execution_frequency", INTEGER, False, doc="seconds"),
         _c("default_position_limit", numeric(20, 2)),
@@ -431,12 +494,17 @@ ORDERS = Table(
         _c("user_id", UUID, False),
         _c("algorithm_id", UUID),
         _c("coin_type", varchar(20), False),
-        _c("side", varchar(10), False, doc="buy / sell"),
-        _c("order_type", varchar(20), False, doc="market / limit"),
+        _c("side", varchar(10), False, doc="buy / sell", values=("buy", "sell")),
+        _c("order_type", varchar(20), False, doc="market / limit", values=("market", "limit")),
         _c("quantity", numeric(20, 10), False),
         _c("price", numeric(20, 8)),
         _c("filled_quantity", numeric(20, 10), False),
-        _c("status", varchar(20), False),
+        _c(
+            "status",
+            varchar(20),
+            False,
+            values=("pending", "submitted", "filled", "partial", "cancelled", "failed"),
+        ),
         _c("error_message", varchar(500)),
         _c("coinspot_order_id", varchar(100)),
         _c("created_at", TIMESTAMPTZ, False),

@@ -30,9 +30,20 @@ DAYS = 1
 TICKS = 288
 
 
+TABLES = ("user", "price_data_5min")  # the diff engine's cases; whole-dataset diffs: tests/builder
+
+
 def build(store: Path, tag: str, *, seed: int = 1, users: int = 3, coins: int = 4) -> None:
     omc_data.build_snapshot(
-        tag, store=store, seed=seed, as_of=AS_OF, users=users, coins=coins, days=DAYS, bcrypt_rounds=4
+        tag,
+        store=store,
+        seed=seed,
+        as_of=AS_OF,
+        users=users,
+        coins=coins,
+        days=DAYS,
+        bcrypt_rounds=4,
+        tables=TABLES,
     )
 
 

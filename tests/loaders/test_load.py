@@ -36,9 +36,9 @@ SMALL = {"as_of": AS_OF, "days": 1, "bcrypt_rounds": 4}
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Two snapshots of different sizes: ``a`` (3 users, 2 coins) and ``b`` (4 users, 3 coins)."""
+    """Two snapshots of different sizes: ``a`` (3 users, 2 coins, no news) and ``b`` (4 users, 3 coins)."""
     root = tmp_path_factory.mktemp("load-store")
-    omc_data.build_snapshot("a", store=root, seed=1, users=3, coins=2, **SMALL)
+    omc_data.build_snapshot("a", store=root, seed=1, users=3, coins=2, news=0, **SMALL)
     omc_data.build_snapshot("b", store=root, seed=2, users=4, coins=3, **SMALL)
     return root
 
@@ -138,11 +138,13 @@ def test_load_counts_values_sequences_and_record(store: Path, pg_db: str) -> Non
             assert got_prices[rid][col].as_tuple().exponent == -8
 
     with psycopg.connect(pg_db) as conn:
-        high = conn.execute("SELECT max(id) FROM price_data_5min").fetchone()
-        nxt = conn.execute("SELECT nextval(pg_get_serial_sequence('price_data_5min', 'id'))").fetchone()
-        assert high is not None and nxt is not None
-        assert nxt[0] == high[0] + 1
-        # tables the snapshot does not hold keep fresh sequences
+        for table in ("price_data_5min", "protocol_fundamentals"):
+            high = conn.execute(f"SELECT max(id) FROM {table}").fetchone()
+            nxt = conn.execute(f"SELECT nextval(pg_get_serial_sequence('{table}', 'id'))").fetchone()
+            assert high is not None and nxt is not None
+            assert nxt[0] == high[0] + 1, table
+        # an empty table keeps a fresh sequence
+        assert expected["news_sentiment"] == 0
         empty = conn.execute("SELECT nextval(pg_get_serial_sequence('news_sentiment', 'id'))").fetchone()
         assert empty == (1,)
 
@@ -203,7 +205,7 @@ def test_missing_tables_without_create_schema(store: Path, pg_db: str) -> None:
             conn.execute(stmt)
     with pytest.raises(SchemaMismatchError) as err:
         omc_data.load_snapshot("a", db=pg_db, store=store)
-    assert err.value.table == "price_data_5min"
+    assert err.value.table == "agent_sessions"  # the next table in load order
     assert counts(pg_db) == {"user": 0}
 
 

@@ -254,6 +254,7 @@ def write_bad_snapshot(root: Path, tag: str, *, kind: str = "build") -> dict[tup
         ("user", "length.email"): 1,
         ("agent_sessions", "foreign_key.user_id"): 2,
         ("agent_sessions", "time_order.updated_at"): 1,
+        ("agent_sessions", "time_order.after_user_id"): 1,  # session 3 predates user 2
         ("price_data_5min", "price.bid_below_ask"): 2,
         ("price_data_5min", "price.last_within_spread"): 2,
         ("price_data_5min", "price.positive"): 1,

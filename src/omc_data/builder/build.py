@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from omc_data import catalog
 from omc_data.builder.generators import GENERATORS
 from omc_data.builder.generators.spec import Spec
+from omc_data.builder.generators.world import World
 from omc_data.errors import ValidationError
 from omc_data.progress import NULL_PROGRESS, Progress
 from omc_data.snapshots.manifest import Manifest
@@ -55,10 +56,11 @@ def build(store: Store, request: BuildRequest, *, progress: Progress = NULL_PROG
     unknown = [t for t in request.tables if t not in GENERATORS]
     if unknown:
         raise ValueError(f"no generator for {unknown}")
+    world = World(spec)
     with SnapshotWriter(store, request.tag, progress=progress) as writer:
         for name in catalog.load_order(request.tables):
             log.info("generating %s", name)
-            writer.write_table(catalog.table(name), GENERATORS[name](spec))
+            writer.write_table(catalog.table(name), GENERATORS[name](world))
         parts = {name: [writer.dir / p.path for p in e.parts] for name, e in writer.tables.items()}
         with progress.task("validate"):
             report = run_checks(parts, as_of=spec.as_of_tick, severity=BLOCKING)

@@ -34,6 +34,22 @@ def build_cmd(
     days: Annotated[
         int, typer.Option(min=0, help="Days of 5-minute price ticks ending at as-of.")
     ] = defaults.DAYS,
+    algorithms: Annotated[
+        int, typer.Option(min=0, help="Trading algorithms (types and statuses vary).")
+    ] = defaults.ALGORITHMS,
+    deployments: Annotated[
+        int, typer.Option(min=0, help="Deployed algorithms, drawn from the active ones.")
+    ] = defaults.DEPLOYMENTS,
+    agent_sessions: Annotated[
+        int, typer.Option(min=0, help="AI Lab sessions (3-12 messages each; artifacts when completed).")
+    ] = defaults.AGENT_SESSIONS,
+    orders_per_user: Annotated[
+        int, typer.Option(min=0, help="Orders per trading user, on average (positions follow from fills).")
+    ] = defaults.ORDERS_PER_USER,
+    news: Annotated[int, typer.Option(min=0, help="Synthetic news posts.")] = defaults.NEWS,
+    protocols: Annotated[
+        int, typer.Option(min=0, help="DeFi protocols (one row per protocol per day).")
+    ] = defaults.PROTOCOLS,
     superuser_email: Annotated[
         str | None,
         typer.Option(
@@ -85,6 +101,12 @@ def build_cmd(
             users=users,
             coins=coins,
             days=days,
+            algorithms=algorithms,
+            deployments=deployments,
+            agent_sessions=agent_sessions,
+            orders_per_user=orders_per_user,
+            news=news,
+            protocols=protocols,
             superuser_email=superuser_email or env.get("FIRST_SUPERUSER") or defaults.SUPERUSER_EMAIL,
             password=password,
             superuser_password=superuser_password or env.get("FIRST_SUPERUSER_PASSWORD") or None,

@@ -18,6 +18,7 @@ import duckdb
 
 from omc_data import catalog
 from omc_data.catalog import KeyPart, Table
+from omc_data.snapshots import trading
 
 BLOCKING = "blocking"
 WARNING = "warning"
@@ -86,7 +87,9 @@ class _Check:
     name: str
     table: str
     description: str
-    sql: str  # SELECT count(*) of the failing rows
+    sql: str  # SELECT count(*) of the failing rows; empty when ``count`` does the work
+    count: Callable[[duckdb.DuckDBPyConnection], int] | None = None
+    needs: tuple[str, ...] = ()  # other tables the check reads: skipped when one is absent
 
 
 def _structural(t: Table, present: set[str], as_of: dt.datetime | None) -> Iterable[_Check]:
@@ -105,6 +108,21 @@ def _structural(t: Table, present: set[str], as_of: dt.datetime | None) -> Itera
                 t.name,
                 f"{c.name} fits varchar({c.type.length})",
                 f"SELECT count(*) FROM {tn} WHERE length({q(c.name)}) > {c.type.length}",
+            )
+        if c.values:
+            allowed = ", ".join("'" + v + "'" for v in c.values)
+            yield _Check(
+                f"values.{c.name}",
+                t.name,
+                f"{c.name} is one of {', '.join(c.values)}",
+                f"SELECT count(*) FROM {tn} WHERE {q(c.name)} NOT IN ({allowed})",
+            )
+        if c.name.endswith("_json"):
+            yield _Check(
+                f"json.{c.name}",
+                t.name,
+                f"{c.name} holds valid JSON text",
+                f"SELECT count(*) FROM {tn} WHERE {q(c.name)} IS NOT NULL AND NOT json_valid({q(c.name)})",
             )
         if c.type.name == "timestamptz" and as_of is not None:
             yield _Check(
@@ -136,6 +154,14 @@ def _structural(t: Table, present: set[str], as_of: dt.datetime | None) -> Itera
             f"SELECT count(*) FROM {tn} c WHERE c.{q(col)} IS NOT NULL AND NOT EXISTS "
             f"(SELECT 1 FROM {q(fk.ref_table)} p WHERE p.{q(ref)} = c.{q(col)})",
         )
+        if "created_at" in t.column_names and "created_at" in catalog.table(fk.ref_table).column_names:
+            yield _Check(
+                f"time_order.after_{col}",
+                t.name,
+                f"created_at is not before the created_at of {fk.ref_table} ({col})",
+                f"SELECT count(*) FROM {tn} c JOIN {q(fk.ref_table)} p ON p.{q(ref)} = c.{q(col)} "
+                "WHERE c.created_at < p.created_at",
+            )
     names = t.column_names
     if "created_at" in names and "updated_at" in names:
         yield _Check(
@@ -168,8 +194,167 @@ def _price_checks() -> Iterable[_Check]:
     )
 
 
+_FILLS_AGREE_WITH_STATUS = """
+    (status = 'filled' AND filled_quantity = quantity AND filled_at IS NOT NULL)
+    OR (status = 'partial' AND filled_quantity > 0 AND filled_quantity < quantity)
+    OR (status = 'cancelled' AND filled_quantity >= 0 AND filled_quantity < quantity)
+    OR (status IN ('pending', 'submitted', 'failed') AND filled_quantity = 0)
+"""
+
+
+def _order_checks() -> Iterable[_Check]:
+    t = "orders"
+    yield _Check(
+        "orders.fills_match_status",
+        t,
+        "filled = all with a fill time; partial strictly between; cancelled below quantity; "
+        "pending, submitted and failed nothing",
+        f"SELECT count(*) FROM {t} WHERE NOT ({_FILLS_AGREE_WITH_STATUS})",
+    )
+    yield _Check(
+        "orders.quantities",
+        t,
+        "quantity > 0 and 0 <= filled_quantity <= quantity",
+        f"SELECT count(*) FROM {t} WHERE quantity <= 0 OR filled_quantity < 0 OR filled_quantity > quantity",
+    )
+    yield _Check(
+        "orders.market_fill_price",
+        t,
+        "a market order with fills carries its fill price",
+        f"SELECT count(*) FROM {t} WHERE order_type = 'market' AND filled_quantity > 0 AND price IS NULL",
+    )
+    yield _Check(
+        "orders.time_order",
+        t,
+        "created_at <= submitted_at <= filled_at <= updated_at",
+        f"SELECT count(*) FROM {t} WHERE submitted_at < created_at OR filled_at < created_at "
+        "OR filled_at < submitted_at OR filled_at > updated_at",
+    )
+    yield _Check(
+        "orders.price_near_market",
+        t,
+        "price within 2% of the coin's last at the latest tick at or before the order",
+        f"SELECT count(*) FROM {t} o ASOF LEFT JOIN price_data_5min p "
+        'ON o.coin_type = p.coin_type AND o.created_at >= p."timestamp" '
+        "WHERE o.price IS NOT NULL AND (p.last IS NULL OR abs(o.price - p.last) > 0.02 * p.last)",
+        needs=("price_data_5min",),
+    )
+    yield _Check(
+        "orders.positions_follow_fills",
+        t,
+        "positions are the fills replayed at weighted-average cost, and no sell exceeds the holding",
+        "",
+        count=_replay_fills,
+        needs=("positions",),
+    )
+
+
+def _replay_fills(con: duckdb.DuckDBPyConnection) -> int:
+    """Sells beyond the holding, plus positions missing, extra or off from the fills (see trading.py)."""
+    held: dict[tuple[str, str], tuple[Any, ...]] = {}
+    for user, coin, quantity, average, total in con.execute(
+        "SELECT CAST(user_id AS VARCHAR), coin_type, quantity, average_price, total_cost FROM positions"
+    ).fetchall():
+        held[(user, coin)] = (quantity, average, total)
+    failures = 0
+    fills = con.execute(
+        "SELECT CAST(user_id AS VARCHAR), coin_type, side, filled_quantity, price FROM orders "
+        "WHERE filled_quantity > 0 ORDER BY 1, 2, coalesce(filled_at, updated_at), created_at, id"
+    )
+    key: tuple[str, str] | None = None
+    holding = trading.Holding()
+
+    def close(key: tuple[str, str] | None, holding: trading.Holding) -> int:
+        if key is None:
+            return 0
+        values = holding.values()
+        position = held.pop(key, None)
+        if values is None:
+            return int(position is not None)
+        return int(position != (values.quantity, values.average_price, values.total_cost))
+
+    while batch := fills.fetchmany(10_000):
+        for user, coin, side, quantity, price in batch:
+            if (user, coin) != key:
+                failures += close(key, holding)
+                key, holding = (user, coin), trading.Holding()
+            try:
+                holding.fill(
+                    side,
+                    trading.to_units(quantity, trading.QUANTITY_SCALE),
+                    None if price is None else trading.to_units(price, trading.PRICE_SCALE),
+                )
+            except ValueError:  # an oversell, a buy without a price, or digits beyond the scale
+                failures += 1
+    failures += close(key, holding)
+    return failures + len(held)  # positions with no fills at all
+
+
+def _position_checks() -> Iterable[_Check]:
+    t = "positions"
+    yield _Check(
+        "positions.values",
+        t,
+        "quantity > 0, average_price > 0, total_cost >= 0",
+        f"SELECT count(*) FROM {t} WHERE quantity <= 0 OR average_price <= 0 OR total_cost < 0",
+    )
+
+
+def _session_checks() -> Iterable[_Check]:
+    yield _Check(
+        "agent_sessions.completed_after_created",
+        "agent_sessions",
+        "completed_at is not before created_at",
+        "SELECT count(*) FROM agent_sessions WHERE completed_at < created_at",
+    )
+
+
+def _deployment_checks() -> Iterable[_Check]:
+    yield _Check(
+        "deployed_algorithms.time_order",
+        "deployed_algorithms",
+        "created_at <= activated_at <= deactivated_at",
+        "SELECT count(*) FROM deployed_algorithms WHERE activated_at < created_at "
+        "OR deactivated_at < activated_at",
+    )
+
+
+def _news_checks() -> Iterable[_Check]:
+    t = "news_sentiment"
+    yield _Check(
+        "news.sentiment_from_score",
+        t,
+        "score in [-1, 1]; positive above 0.2, negative below -0.2, else neutral; NULL together",
+        f"SELECT count(*) FROM {t} WHERE sentiment_score < -1 OR sentiment_score > 1 "
+        "OR (sentiment_score IS NULL) <> (sentiment IS NULL) "
+        "OR sentiment <> CASE WHEN sentiment_score > 0.2 THEN 'positive' "
+        "WHEN sentiment_score < -0.2 THEN 'negative' ELSE 'neutral' END",
+    )
+    yield _Check(
+        "news.collected_after_published",
+        t,
+        "collected_at is not before published_at",
+        f"SELECT count(*) FROM {t} WHERE collected_at < published_at",
+    )
+
+
+def _protocol_checks() -> Iterable[_Check]:
+    yield _Check(
+        "protocols.non_negative",
+        "protocol_fundamentals",
+        "TVL, fees and revenue are not negative",
+        "SELECT count(*) FROM protocol_fundamentals WHERE tvl_usd < 0 OR fees_24h < 0 OR revenue_24h < 0",
+    )
+
+
 DOMAIN_CHECKS: dict[str, Callable[[], Iterable[_Check]]] = {
     "price_data_5min": _price_checks,
+    "orders": _order_checks,
+    "positions": _position_checks,
+    "agent_sessions": _session_checks,
+    "deployed_algorithms": _deployment_checks,
+    "news_sentiment": _news_checks,
+    "protocol_fundamentals": _protocol_checks,
 }
 
 
@@ -198,8 +383,13 @@ def run_checks(
                 checks.extend(DOMAIN_CHECKS[t.name]())
         results = []
         for check in checks:
-            row = con.execute(check.sql).fetchone()
-            failures = int(row[0]) if row else 0
+            if not set(check.needs) <= present:
+                continue
+            if check.count is not None:
+                failures = check.count(con)
+            else:
+                row = con.execute(check.sql).fetchone()
+                failures = int(row[0]) if row else 0
             results.append(CheckResult(check.name, check.table, check.description, failures, severity))
         return Report(tuple(results))
     finally:

@@ -8,6 +8,7 @@ record batch per coin: memory stays flat whatever the size.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 
 import numpy as np
@@ -15,13 +16,13 @@ import pyarrow as pa
 
 from omc_data import catalog
 from omc_data.builder.generators.coins import Coin, top_coins
-from omc_data.builder.generators.spec import TICK, Spec
+from omc_data.builder.generators.spec import TICK, TICKS_PER_DAY, Spec
 from omc_data.builder.generators.streams import np_rng
+from omc_data.builder.generators.world import World
 from omc_data.snapshots.arrowschema import arrow_schema
 
 TABLE = catalog.PRICE_DATA_5MIN
 SCALE = 10**8
-TICKS_PER_DAY = 288
 _YEAR_TICKS = 365 * TICKS_PER_DAY
 _PRICE_TYPE = pa.decimal128(20, 8)
 
@@ -65,7 +66,38 @@ def _decimal(units: np.ndarray) -> pa.Array:
     return pa.array(units, pa.int64()).cast(pa.decimal128(20, 0)).view(_PRICE_TYPE)
 
 
-def generate(spec: Spec, *, first_id: int = 1) -> Iterator[pa.RecordBatch]:
+class History:
+    """The price history as other tables see it: which coins, which ticks, and each coin's ``last``."""
+
+    def __init__(self, spec: Spec) -> None:
+        self.spec = spec
+        self.coins = coins(spec)
+        self.keys = tuple(c.key for c in self.coins)
+        self.first_us = int(spec.first_tick.timestamp()) * 1_000_000
+        self._last: dict[str, np.ndarray] = {}
+
+    def last_units(self, key: str) -> np.ndarray:
+        """``last`` at every tick of coin ``key``, in units of 1e-8 AUD (computed once per build)."""
+        if key not in self._last:
+            (coin,) = [c for c in self.coins if c.key == key]
+            self._last[key] = coin_path(self.spec, coin)[2]
+        return self._last[key]
+
+    def last_at(self, key: str, instant: dt.datetime) -> int:
+        """``last`` of the latest tick at or before ``instant`` (which must lie inside the history)."""
+        step_us = int(TICK.total_seconds()) * 1_000_000
+        offset = int(instant.timestamp() * 1_000_000) - self.first_us
+        if offset < 0:
+            raise ValueError(f"{instant} lies before the price history")
+        return int(self.last_units(key)[offset // step_us])
+
+
+def history(world: World) -> History:
+    return History(world.spec)
+
+
+def generate(world: World, *, first_id: int = 1) -> Iterator[pa.RecordBatch]:
+    spec = world.spec
     schema = arrow_schema(TABLE)
     stamps = pa.array(timestamps_us(spec), pa.timestamp("us", tz="UTC"))
     n = len(stamps)

@@ -7,9 +7,22 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from omc_data import defaults
+from omc_data.builder.generators.coins import MAX_COINS
 from omc_data.builder.passwords import DEFAULT_PASSWORD, DEFAULT_ROUNDS
 
 TICK = dt.timedelta(minutes=5)
+TICKS_PER_DAY = 288
+COUNTS = (
+    "users",
+    "coins",
+    "days",
+    "algorithms",
+    "deployments",
+    "agent_sessions",
+    "orders_per_user",
+    "news",
+    "protocols",
+)
 DEFAULT_SUPERUSER_EMAIL = defaults.SUPERUSER_EMAIL
 
 
@@ -26,6 +39,12 @@ class Spec:
     users: int = defaults.USERS
     coins: int = defaults.COINS
     days: int = defaults.DAYS
+    algorithms: int = defaults.ALGORITHMS
+    deployments: int = defaults.DEPLOYMENTS
+    agent_sessions: int = defaults.AGENT_SESSIONS
+    orders_per_user: int = defaults.ORDERS_PER_USER
+    news: int = defaults.NEWS
+    protocols: int = defaults.PROTOCOLS
     superuser_email: str = DEFAULT_SUPERUSER_EMAIL
     password: str = DEFAULT_PASSWORD
     superuser_password: str | None = None
@@ -34,9 +53,16 @@ class Spec:
     def __post_init__(self) -> None:
         if self.as_of.tzinfo is None:
             raise ValueError("as_of must be timezone-aware")
-        for name in ("users", "coins", "days"):
+        for name in COUNTS:
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0")
+        if self.coins > MAX_COINS:
+            raise ValueError(f"--coins {self.coins}: the ranked coin list has {MAX_COINS} coins")
+
+    @property
+    def first_tick(self) -> dt.datetime:
+        """The oldest tick of the price history (``days`` days of ticks ending at the as_of tick)."""
+        return self.as_of_tick - TICK * max(self.days * TICKS_PER_DAY - 1, 0)
 
     @property
     def as_of_tick(self) -> dt.datetime:

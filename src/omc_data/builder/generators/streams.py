@@ -28,7 +28,34 @@ def np_rng(seed: int, *parts: str | int) -> np.random.Generator:
     return np.random.Generator(np.random.PCG64(derive(seed, *parts)))
 
 
-def derive_uuid(seed: int, table: str, ordinal: int) -> uuid.UUID:
+def derive_uuid(seed: int, table: str, ordinal: int | str) -> uuid.UUID:
     """A version-4-shaped uuid that is the same for the same (seed, table, ordinal)."""
     digest = hashlib.blake2b(f"{seed}\x1f{table}\x1f{ordinal}".encode(), digest_size=16).digest()
     return uuid.UUID(bytes=digest, version=4)
+
+
+_MASK = np.uint64(0xFFFFFFFFFFFFFFFF)
+
+
+def _mix(x: np.ndarray) -> np.ndarray:
+    """SplitMix64's finaliser over an array (uint64 arithmetic wraps, as it should)."""
+    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    out: np.ndarray = (x ^ (x >> np.uint64(31))) & _MASK
+    return out
+
+
+def rendezvous(seed: int, *parts: str | int, candidates: int, take: int = 1) -> list[int]:
+    """The ``take`` winners among ``candidates`` (0..n-1) for the entity named by ``parts``.
+
+    Highest-random-weight hashing: each candidate's score depends only on (seed, parts, candidate), so
+    adding a candidate changes an entity's winner only when the newcomer wins. That keeps "one more user"
+    from reassigning every session and algorithm to someone else.
+    """
+    if candidates <= 0:
+        return []
+    base = np.uint64(derive(seed, *parts, "rendezvous"))
+    with np.errstate(over="ignore"):
+        scores = _mix(np.arange(candidates, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15) + base)
+    order = np.argsort(scores, kind="stable")[::-1]
+    return [int(i) for i in order[:take]]
