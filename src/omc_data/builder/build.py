@@ -63,7 +63,7 @@ def build(store: Store, request: BuildRequest, *, progress: Progress = NULL_PROG
             writer.write_table(catalog.table(name), GENERATORS[name](world))
         parts = {name: [writer.dir / p.path for p in e.parts] for name, e in writer.tables.items()}
         with progress.task("validate"):
-            report = run_checks(parts, as_of=spec.as_of_tick, severity=BLOCKING)
+            report = run_checks(parts, as_of=spec.as_of_tick, severity=BLOCKING, proven=writer.proven)
         if not report.passed:
             failed = [f"{c.table}: {c.name} ({c.failures} rows)" for c in report.blocking_failures]
             raise ValidationError(

@@ -14,6 +14,7 @@ import decimal
 import uuid
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -39,6 +40,34 @@ def _json_scalar(value: Any) -> Any:
 def _integer_digits(value: decimal.Decimal) -> int:
     whole = abs(int(value))
     return len(str(whole)) if whole else 0
+
+
+def _unscaled_int64(array: pa.Array) -> np.ndarray | None:
+    """The unscaled integers of a decimal128 array (nulls as 0), or None when one exceeds int64."""
+    filled = array.fill_null(pa.scalar(0, array.type)) if array.null_count else array
+    words = np.frombuffer(filled.buffers()[1], dtype=np.int64)
+    words = words[2 * filled.offset : 2 * (filled.offset + len(filled))]
+    low, high = words[0::2], words[1::2]
+    if not np.array_equal(high, np.where(low < 0, -1, 0)):  # the high word only extends the sign
+        return None
+    return low
+
+
+def _finest_scale(array: pa.Array, scale: int) -> int:
+    """How many of ``scale`` decimal places the values use: 1.50 at scale 8 uses 1."""
+    ints = _unscaled_int64(array)
+    if ints is None:  # beyond int64: let Arrow try each scale (slow, but rare)
+        for used in range(scale):
+            try:
+                array.cast(pa.decimal128(array.type.precision, used), safe=True)
+            except pa.ArrowInvalid:
+                continue
+            return used
+        return scale
+    for unused in range(scale, 0, -1):
+        if not np.any(ints % (10**unused)):
+            return scale - unused
+    return scale
 
 
 class ColumnStats:
@@ -96,16 +125,11 @@ class ColumnStats:
 
     def _bump_scale(self, array: pa.Array | pa.ChunkedArray) -> None:
         """The finest scale the values really use (trailing zeros do not count)."""
-        t = self.type
-        scale = self.max_scale or 0
-        while scale < t.scale:
-            try:
-                array.cast(pa.decimal128(t.precision, scale), safe=True)
-            except pa.ArrowInvalid:
-                scale += 1
-                continue
-            break
-        self.max_scale = scale
+        chunks = array.chunks if isinstance(array, pa.ChunkedArray) else [array]
+        for chunk in chunks:
+            if (self.max_scale or 0) >= self.type.scale:
+                return
+            self.max_scale = max(self.max_scale or 0, _finest_scale(chunk, self.type.scale))
 
     def to_json(self) -> dict[str, Any]:
         doc: dict[str, Any] = {"nulls": self.nulls}
