@@ -545,12 +545,18 @@ def table_names() -> tuple[str, ...]:
     return tuple(_BY_NAME)
 
 
-def load_order(names: Iterable[str] | None = None, tables: Iterable[Table] = TABLES) -> list[str]:
+def current(tables: Iterable[Table] | None = None) -> Iterable[Table]:
+    """``tables``, or the catalog's tables as they are now (read at call time, so tests can extend it)."""
+    return TABLES if tables is None else tables
+
+
+def load_order(names: Iterable[str] | None = None, tables: Iterable[Table] | None = None) -> list[str]:
     """Parents before children: the first table in catalog order whose parents are placed, repeatedly.
 
-    With ``names``, only those tables, still in an order that respects their foreign keys.
+    With ``names``, only those tables, still in an order that respects their foreign keys; names that
+    are not dataset tables are left out (callers that must know check ``table_names()`` first).
     """
-    pool = {t.name: t for t in tables}
+    pool = {t.name: t for t in current(tables)}
     wanted = [n for n in pool if names is None or n in set(names)]
     done: list[str] = []
     pending = list(wanted)
@@ -563,15 +569,15 @@ def load_order(names: Iterable[str] | None = None, tables: Iterable[Table] = TAB
     return done
 
 
-def children_of(name: str, tables: Iterable[Table] = TABLES) -> list[str]:
+def children_of(name: str, tables: Iterable[Table] | None = None) -> list[str]:
     """Dataset tables that reference ``name``, directly or through other dataset tables."""
-    pool = list(tables)
+    pool = list(current(tables))
     found: list[str] = []
     frontier = [name]
     while frontier:
-        current = frontier.pop()
+        parent = frontier.pop()
         for t in pool:
-            if current in t.parents and t.name not in found and t.name != name:
+            if parent in t.parents and t.name not in found and t.name != name:
                 found.append(t.name)
                 frontier.append(t.name)
     return [n for n in load_order(tables=pool) if n in found]
@@ -600,15 +606,15 @@ def _table_doc(t: Table) -> dict[str, object]:
     }
 
 
-def canonical_json(tables: Iterable[Table] = TABLES) -> str:
+def canonical_json(tables: Iterable[Table] | None = None) -> str:
     """The catalog's structure as canonical JSON (sorted keys, no whitespace): what a fingerprint hashes.
 
     Documentation strings and index names are left out: they do not change what a snapshot holds.
     """
-    doc = sorted((_table_doc(t) for t in tables), key=lambda d: str(d["name"]))
+    doc = sorted((_table_doc(t) for t in current(tables)), key=lambda d: str(d["name"]))
     return json.dumps(doc, sort_keys=True, separators=(",", ":"))
 
 
-def fingerprint(tables: Iterable[Table] = TABLES) -> str:
+def fingerprint(tables: Iterable[Table] | None = None) -> str:
     """SHA-256 of the catalog's canonical JSON: the schema a snapshot targets."""
     return hashlib.sha256(canonical_json(tables).encode()).hexdigest()

@@ -56,6 +56,9 @@ def build(store: Store, request: BuildRequest, *, progress: Progress = NULL_PROG
     unknown = [t for t in request.tables if t not in GENERATORS]
     if unknown:
         raise ValueError(f"no generator for {unknown}")
+    uncatalogued = [t for t in request.tables if t not in catalog.table_names()]
+    if uncatalogued:  # a generator alone is not enough: the catalog entry defines the table
+        raise ValueError(f"not in the catalog: {uncatalogued}")
     world = World(spec)
     with SnapshotWriter(store, request.tag, progress=progress) as writer:
         for name in catalog.load_order(request.tables):

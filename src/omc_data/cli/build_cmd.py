@@ -32,7 +32,7 @@ def build_cmd(
         int, typer.Option(min=0, help="Coins with price history (from the ranked list).")
     ] = defaults.COINS,
     days: Annotated[
-        int, typer.Option(min=0, help="Days of 5-minute price ticks ending at as-of.")
+        int, typer.Option(min=1, help="Days of 5-minute price ticks ending at as-of.")
     ] = defaults.DAYS,
     algorithms: Annotated[
         int, typer.Option(min=0, help="Trading algorithms (types and statuses vary).")

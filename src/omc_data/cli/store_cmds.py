@@ -169,11 +169,20 @@ def verify_cmd(ctx: typer.Context, tag: TagArg, json: JsonOpt = False) -> None:
         raise typer.Exit(1)
 
 
-def validate_cmd(ctx: typer.Context, tag: TagArg, json: JsonOpt = False) -> None:
+def validate_cmd(
+    ctx: typer.Context,
+    tag: TagArg,
+    show_all: Annotated[
+        bool, typer.Option("--all", help="List every check, not only the failing ones.")
+    ] = False,
+    json: JsonOpt = False,
+) -> None:
     """Rerun every domain check on a snapshot; exit 1 when a blocking check fails.
 
     \b
-    Example:
+    Examples:
+      omc-data validate v12
+      omc-data validate v12 --all
       omc-data validate v12 --json | jq '.checks[] | select(.failures > 0)'
     """
     from omc_data import api
@@ -183,11 +192,13 @@ def validate_cmd(ctx: typer.Context, tag: TagArg, json: JsonOpt = False) -> None
     if json:
         emit_json({"tag": tag, **report.to_json()})
     else:
-        table = Table("table", "check", "severity", "failures", box=None)
-        for c in report.checks:
-            style = "" if c.passed else ("red" if c.severity == "blocking" else "yellow")
-            table.add_row(c.table, c.description, c.severity, str(c.failures), style=style)
-        stdout.print(table)
+        shown = [c for c in report.checks if show_all or not c.passed]
+        if shown:
+            table = Table("table", "check", "severity", "failures", box=None)
+            for c in shown:
+                style = "" if c.passed else ("red" if c.severity == "blocking" else "yellow")
+                table.add_row(c.table, c.description, c.severity, f"{c.failures:,}", style=style)
+            stdout.print(table)
         verdict = "passed" if report.passed else "FAILED"
         stdout.print(
             f"{tag}: {verdict}: {len(report.checks)} checks, "

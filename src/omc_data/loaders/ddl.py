@@ -89,9 +89,9 @@ def foreign_key_ddl(t: Table) -> list[sql.Composed]:
     ]
 
 
-def schema_ddl(tables: Iterable[Table] = catalog.TABLES) -> list[sql.Composed]:
+def schema_ddl(tables: Iterable[Table] | None = None) -> list[sql.Composed]:
     """Every statement for an empty database: tables first, then foreign keys (cycles need no care)."""
-    pool = list(tables)
+    pool = list(catalog.current(tables))
     stmts = [s for t in pool for s in table_ddl(t)]
     stmts += [s for t in pool for s in foreign_key_ddl(t)]
     return stmts

@@ -382,11 +382,11 @@ def run_checks(
     *,
     as_of: dt.datetime | None,
     severity: str = BLOCKING,
-    tables: Iterable[Table] = catalog.TABLES,
+    tables: Iterable[Table] | None = None,
     proven: Iterable[tuple[str, str]] = (),
 ) -> Report:
     """Run every check on the tables in ``parts`` (table name -> Parquet files)."""
-    pool = {t.name: t for t in tables if t.name in parts}
+    pool = {t.name: t for t in catalog.current(tables) if t.name in parts}
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
     try:

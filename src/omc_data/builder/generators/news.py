@@ -36,17 +36,18 @@ SOURCES = (
     "The Defiant",
     "Bitcoinist",
 )
+# (title, tone): the tone leans the community's votes, so "climbs" reads mostly positive
 TITLES = (
-    "{name} climbs {pct}% as traders eye ${level} resistance",
-    "{name} slips {pct}% after a wave of liquidations",
-    "Analysts: {name} could retest its yearly high within weeks",
-    "{name} ETF inflows top ${flows} million in a day",
-    "Whales moved {whales} million {code} to exchanges this week",
-    "{name} network upgrade goes live; fees drop {pct}%",
-    "Regulators weigh new rules that could hit {name} exchanges",
-    "{name} and {name2} decouple as market volatility returns",
-    "Australian exchange volumes in {code} hit a {months}-month high",
-    "{name} developers propose a change to staking rewards",
+    ("{name} climbs {pct}% as traders eye ${level} resistance", 1),
+    ("{name} slips {pct}% after a wave of liquidations", -1),
+    ("Analysts: {name} could retest its yearly high within weeks", 1),
+    ("{name} ETF inflows top ${flows} million in a day", 1),
+    ("Whales moved {whales} million {code} to exchanges this week", -1),
+    ("{name} network upgrade goes live; fees drop {pct}%", 1),
+    ("Regulators weigh new rules that could hit {name} exchanges", -1),
+    ("{name} and {name2} decouple as market volatility returns", 0),
+    ("Australian exchange volumes in {code} hit a {months}-month high", 1),
+    ("{name} developers propose a change to staking rewards", 0),
 )
 NAMES = {
     "BTC": "Bitcoin",
@@ -106,7 +107,8 @@ def generate(world: World) -> pa.Table:
         code, code2 = r.sample(codes, 2)
         published = instant_between(r, spec.as_of_tick - window, spec.as_of_tick - dt.timedelta(minutes=1))
         collected = min(published + dt.timedelta(seconds=r.randint(60, 3600)), spec.as_of_tick)
-        title = r.choice(TITLES).format(
+        template, tone = r.choice(TITLES)
+        title = template.format(
             name=NAMES.get(code, code),
             name2=NAMES.get(code2, code2),
             code=code,
@@ -116,8 +118,8 @@ def generate(world: World) -> pa.Table:
             whales=r.randint(2, 900),
             months=r.randint(3, 18),
         )
-        mentioned = [code] + ([code2] if "{name2}" in title or r.random() < 0.25 else [])
-        votes = _votes(r, r.random())
+        mentioned = [code] + ([code2] if "{name2}" in template or r.random() < 0.25 else [])
+        votes = _votes(r, min(max(0.5 + 0.3 * tone + r.uniform(-0.25, 0.25), 0.0), 1.0))
         verdict = sentiment.from_votes(votes)
         post = 21_000_000 + k * 16 + r.randint(0, 15)  # unique per k: the ranges do not overlap
         rows.append(

@@ -56,6 +56,8 @@ class Spec:
         for name in COUNTS:
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0")
+        if self.days < 1:
+            raise ValueError("--days must be at least 1 (for no price history at all, pass --coins 0)")
         if self.coins > MAX_COINS:
             raise ValueError(f"--coins {self.coins}: the ranked coin list has {MAX_COINS} coins")
 

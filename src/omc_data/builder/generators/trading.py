@@ -114,9 +114,10 @@ def _pair_orders(
         if filled:
             holding.fill(side, filled, price)
         algorithm = None
-        if pool and r.random() < ALGORITHM_SHARE:
-            (pick,) = rendezvous(spec.seed, ORDERS.name, user.ordinal, coin, i, candidates=len(pool))
-            algorithm = pool[pick].id
+        existing = [a for a in pool if a.created_at <= created]  # an order cannot predate its algorithm
+        if existing and r.random() < ALGORITHM_SHARE:
+            (pick,) = rendezvous(spec.seed, ORDERS.name, user.ordinal, coin, i, candidates=len(existing))
+            algorithm = existing[pick].id
         rows.append(
             {
                 "id": derive_uuid(spec.seed, ORDERS.name, f"{user.ordinal}:{coin}:{i}").bytes,
