@@ -22,8 +22,14 @@ most this much".
 
 Ratios are always ``thing median / baseline median``: below 1 the thing is faster. A target is a
 ``max_ratio`` against the first baseline (``0.55`` = "at least 1.8x faster", see ``faster_by``; ``2.0``
-= "at most 2x slower") and/or a ``max_rss_mb`` for the thing. A missed target prints MISS but fails
-the process only with ``--strict``; a child that exits non-zero always fails its benchmark.
+= "at most 2x slower") and/or a ``max_rss_mb`` for the thing, and absolute bounds on the thing alone:
+``max_seconds`` (median wall time) and ``min_rate`` (``work`` per second). A missed target prints MISS
+but fails the process only with ``--strict``; a child that exits non-zero always fails its benchmark.
+
+A baseline too slow to run at full size may run on a sample: its ``Contender.work`` (less than the
+benchmark's ``work``) scales its times to the full work before any ratio, so ratios compare time per
+unit of work and its rate is its own work per second. Scaling is linear, so its fixed start-up cost is
+scaled too (counted against the baseline); its peak RSS is the sample's.
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ import fnmatch
 import importlib
 import json
 import marshal
+import math
 import os
 import pkgutil
 import platform
@@ -111,6 +118,10 @@ class Contender:
     things made by ``setup``. ``env`` is added to the inherited environment. ``before`` runs untimed
     before each run (e.g. truncate a table). ``timeout`` (seconds) kills a run that takes longer and
     fails the benchmark. stdin and stdout are /dev/null; stderr is kept to show when the child fails.
+
+    ``work`` is the work one run of this baseline does when it is not the benchmark's ``work``: a run
+    on a sample. Its times are then scaled by ``Benchmark.work / work`` for the ratios, and its rate is
+    ``work / median``.
     """
 
     name: str
@@ -119,6 +130,7 @@ class Contender:
     cwd: Path | None = None
     before: Callable[[], None] | None = None
     timeout: float | None = None
+    work: int | None = None
 
 
 @dataclass
@@ -131,8 +143,10 @@ class Benchmark:
 
     Targets: ``max_ratio`` bounds ``thing median / baselines[0] median`` (``faster_by(1.8)`` = 0.556 for
     "at least 1.8x faster", 2.0 for "at most 2x slower"); ``max_rss_mb`` bounds the thing's peak RSS.
-    Further baselines are informative. ``work`` (e.g. rows processed, the same for every contender)
-    adds a rate column: ``work / median`` in ``work_unit``/s.
+    Further baselines are informative. ``max_seconds`` bounds the thing's median wall time and
+    ``min_rate`` its rate (``work / median``, needs ``work``). ``work`` (e.g. rows processed, the same
+    for every contender unless a baseline runs on a sample, see ``Contender.work``) adds a rate column:
+    ``work / median`` in ``work_unit``/s.
     """
 
     name: str
@@ -148,6 +162,8 @@ class Benchmark:
     max_rss_mb: float | None = None
     work: int | None = None
     work_unit: str = "rows"
+    max_seconds: float | None = None
+    min_rate: float | None = None
 
     def __post_init__(self) -> None:
         problems: list[str] = []
@@ -166,6 +182,15 @@ class Benchmark:
             problems.append("max_rss_mb must be positive")
         if self.work is not None and self.work < 0:
             problems.append("work must be >= 0")
+        if self.max_seconds is not None and self.max_seconds <= 0:
+            problems.append("max_seconds must be positive")
+        if self.min_rate is not None and (self.min_rate <= 0 or self.work is None):
+            problems.append("min_rate must be positive and needs work")
+        if self.thing.work is not None:
+            problems.append("only a baseline may run on a sample (Contender.work), not the thing")
+        for c in self.baselines:
+            if c.work is not None and (self.work is None or not 0 < c.work <= self.work):
+                problems.append(f"{c.name!r}: Contender.work needs the benchmark's work and 0 < it <= that")
         if problems:
             raise BenchmarkError(f"benchmark {self.name!r}: " + "; ".join(problems))
 
@@ -224,6 +249,8 @@ class ContenderStats:
     ratio: float  # thing median / this median (1.0 for the thing)
     paired_ratio: float  # median over rounds of thing time / this time in the same round
     rate: float | None  # work / median_s
+    work: int | None = None  # the work of one run: Contender.work for a sample, else Benchmark.work
+    scale: float = 1.0  # Benchmark.work / work: what its times are multiplied by for the ratios
 
 
 @dataclass(frozen=True)
@@ -260,6 +287,8 @@ class BenchmarkResult:
     duration_s: float
     machine: dict[str, Any] = field(default_factory=dict)
     json_path: Path | None = None
+    max_seconds: float | None = None
+    min_rate: float | None = None
 
     @property
     def thing(self) -> ContenderStats:
@@ -308,6 +337,8 @@ class BenchmarkResult:
                     "ratio": c.ratio,
                     "paired_ratio": c.paired_ratio,
                     "rate": c.rate,
+                    "work": c.work,
+                    "scale": c.scale,
                 }
                 for c in self.contenders
             ],
@@ -315,6 +346,9 @@ class BenchmarkResult:
                 "max_ratio": self.max_ratio,
                 "max_rss_mb": self.max_rss_mb,
                 "baseline": self.baseline.name,
+                # the absolute targets appear only when set (documents without them stay as they were)
+                **({"max_seconds": self.max_seconds} if self.max_seconds is not None else {}),
+                **({"min_rate": self.min_rate} if self.min_rate is not None else {}),
             },
             "verdict": {
                 "status": self.verdict.status,
@@ -587,14 +621,32 @@ def _median_ratio(thing: list[float], other: list[float]) -> float:
 
 
 def judge(
-    max_ratio: float | None, max_rss_mb: float | None, ratio: float, thing_rss_mb: float, quick: bool
+    max_ratio: float | None,
+    max_rss_mb: float | None,
+    ratio: float,
+    thing_rss_mb: float,
+    quick: bool,
+    *,
+    max_seconds: float | None = None,
+    thing_seconds: float | None = None,
+    min_rate: float | None = None,
+    thing_rate: float | None = None,
 ) -> Verdict:
-    """PASS if every target is met, MISS if one is not, INFO without targets, SKIP in a quick run."""
+    """PASS if every target is met, MISS if one is not, INFO without targets, SKIP in a quick run.
+
+    ``max_seconds`` and ``min_rate`` are checked against ``thing_seconds`` and ``thing_rate`` (a missing
+    value misses its target)."""
     checks: list[Check] = []
     if max_ratio is not None:
         checks.append(Check("ratio", ratio, max_ratio, ratio <= max_ratio))
     if max_rss_mb is not None:
         checks.append(Check("thing peak RSS MB", thing_rss_mb, max_rss_mb, thing_rss_mb <= max_rss_mb))
+    if max_seconds is not None:
+        seconds = math.inf if thing_seconds is None else thing_seconds
+        checks.append(Check("thing median s", seconds, max_seconds, seconds <= max_seconds))
+    if min_rate is not None:
+        rate = 0.0 if thing_rate is None else thing_rate
+        checks.append(Check("thing rate", rate, min_rate, rate >= min_rate))
     if not checks:
         return Verdict("INFO", checks, "no target")
     if quick:
@@ -677,6 +729,8 @@ def run_benchmark(
     for contender in bench.contenders:
         times = [run.seconds for run in runs[contender.name]]
         median = statistics.median(times)
+        work = bench.work if contender.work is None else contender.work
+        scale = 1.0 if contender.work is None or not bench.work else bench.work / contender.work
         stats.append(
             ContenderStats(
                 name=contender.name,
@@ -690,9 +744,11 @@ def run_benchmark(
                 max_s=max(times),
                 median_cpu_s=statistics.median(run.cpu_seconds for run in runs[contender.name]),
                 peak_rss_mb=round(max(run.max_rss_mb for run in runs[contender.name]), 2),
-                ratio=thing_median / max(median, 1e-9),
-                paired_ratio=_median_ratio(thing_times, times),
-                rate=None if bench.work is None else bench.work / max(median, 1e-9),
+                ratio=thing_median / max(median * scale, 1e-9),
+                paired_ratio=_median_ratio(thing_times, [t * scale for t in times]),
+                rate=None if work is None else work / max(median, 1e-9),
+                work=work,
+                scale=scale,
             )
         )
     result = BenchmarkResult(
@@ -703,7 +759,17 @@ def run_benchmark(
         warmup=warmup,
         order=order,
         contenders=stats,
-        verdict=judge(bench.max_ratio, bench.max_rss_mb, stats[1].ratio, stats[0].peak_rss_mb, ctx.quick),
+        verdict=judge(
+            bench.max_ratio,
+            bench.max_rss_mb,
+            stats[1].ratio,
+            stats[0].peak_rss_mb,
+            ctx.quick,
+            max_seconds=bench.max_seconds,
+            thing_seconds=stats[0].median_s,
+            min_rate=bench.min_rate,
+            thing_rate=stats[0].rate,
+        ),
         max_ratio=bench.max_ratio,
         max_rss_mb=bench.max_rss_mb,
         work=bench.work,
@@ -712,6 +778,8 @@ def run_benchmark(
         timestamp=timestamp,
         duration_s=time.perf_counter() - started,
         machine=machine,
+        max_seconds=bench.max_seconds,
+        min_rate=bench.min_rate,
     )
     if results_dir is not None:
         result.json_path = _write_json(result, results_dir)
@@ -791,6 +859,12 @@ def render(result: BenchmarkResult) -> str:
         line(headers),
         *(line(r) for r in rows),
     ]
+    for c in result.contenders:
+        if c.scale != 1.0:
+            out.append(
+                f"  {c.name}: ran on a sample of {c.work:,} of {result.work:,} {result.work_unit}; "
+                f"thing/this uses its median scaled x{c.scale:.4g} = {c.median_s * c.scale:.4g} s"
+            )
     v = result.verdict
     head = f"thing/{result.baseline.name} = {result.ratio:.3f} ({_speed(result.ratio)})"
     checks: list[str] = []
@@ -798,6 +872,11 @@ def render(result: BenchmarkResult) -> str:
         mark = "ok" if check.ok else "MISSED"
         if check.what == "ratio":
             checks.append(f"ratio {check.value:.3f} <= {check.limit:.3f} [{mark}]")
+        elif check.what == "thing median s":
+            checks.append(f"median {check.value:.3f} <= {check.limit:.3f} s [{mark}]")
+        elif check.what == "thing rate":
+            unit = result.work_unit
+            checks.append(f"rate {_si(check.value)} >= {_si(check.limit)} {unit}/s [{mark}]")
         else:
             checks.append(f"peak RSS {check.value:.1f} <= {check.limit:.1f} MB [{mark}]")
     detail = "; ".join(checks)
