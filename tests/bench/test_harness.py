@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import json
 import shutil
+import statistics
 import sys
 from pathlib import Path
+from typing import Literal
 
 import pytest
 
@@ -22,7 +24,9 @@ from bench.harness import (  # noqa: E402
     BenchContext,
     Benchmark,
     BenchmarkError,
+    BenchmarkResult,
     Contender,
+    ContenderStats,
     faster_by,
     judge,
     main,
@@ -274,3 +278,289 @@ def test_cli_lists_runs_quick_and_prints_json(tmp_path: Path, capsys: pytest.Cap
     assert "thing/this" in err  # the table goes to stderr under --json
     assert json.loads((results / "sha256-python-vs-coreutils.quick.json").read_text()) == entry
     assert [p.name for p in tmp_path.iterdir()] == ["results"]  # the work directory is gone
+
+
+# --------------------------------------------------------------------------------------------------
+# Sampled baselines (Contender.work) and the absolute targets (max_seconds, min_rate)
+
+
+def test_a_baseline_on_a_sample_is_scaled_to_the_full_work(ctx: BenchContext, tmp_path: Path) -> None:
+    bench = Benchmark(
+        "sampled",
+        "x",
+        Contender("thing", py("import time; time.sleep(0.05)")),
+        [
+            Contender("sample", py("import time; time.sleep(0.02)"), work=100),
+            Contender("full", py("pass")),
+        ],
+        repeat=3,
+        work=1000,
+        work_unit="rows",
+    )
+    result = run_benchmark(bench, ctx, results_dir=tmp_path / "results")
+    thing, sample, full = result.contenders
+
+    assert (thing.work, thing.scale) == (1000, 1.0)
+    assert (sample.work, sample.scale) == (100, 10.0)
+    assert (full.work, full.scale) == (1000, 1.0)
+    # the recorded times are the sample's own, unscaled: only the ratios use the scale
+    assert sample.min_s >= 0.02
+    assert sample.median_s == sorted(sample.seconds)[1]
+    assert sample.ratio == pytest.approx(thing.median_s / (sample.median_s * 10))
+    assert result.ratio == sample.ratio
+    assert sample.paired_ratio == pytest.approx(
+        statistics.median(t / (b * 10) for t, b in zip(thing.seconds, sample.seconds, strict=True))
+    )
+    assert sample.ratio < 1  # 0.05 s vs 10 x (0.02 s + start-up): unscaled it would be above 1
+    assert sample.rate == pytest.approx(100 / sample.median_s)  # its own work per (unscaled) second
+    assert thing.rate == pytest.approx(1000 / thing.median_s)
+    assert full.ratio == pytest.approx(thing.median_s / full.median_s)
+    assert full.rate == pytest.approx(1000 / full.median_s)
+
+    text = render(result)
+    expected = (
+        f"  sample: ran on a sample of 100 of 1,000 rows; "
+        f"thing/this uses its median scaled x10 = {sample.median_s * 10:.4g} s"
+    )
+    assert expected in text.splitlines()
+    assert text.count("ran on a sample") == 1  # not for the thing nor a full-size baseline
+
+    assert result.json_path is not None
+    doc = json.loads(result.json_path.read_text())
+    entries = {e["name"]: e for e in doc["contenders"]}
+    assert (entries["thing"]["work"], entries["thing"]["scale"]) == (1000, 1.0)
+    assert (entries["sample"]["work"], entries["sample"]["scale"]) == (100, 10.0)
+    assert (entries["full"]["work"], entries["full"]["scale"]) == (1000, 1.0)
+    assert entries["sample"]["times_s"] == sample.seconds
+    assert entries["sample"]["ratio"] == doc["ratio"] == sample.ratio
+    assert entries["sample"]["rate"] == sample.rate
+
+
+def test_without_work_every_contender_has_scale_1_and_no_work(ctx: BenchContext, tmp_path: Path) -> None:
+    bench = Benchmark("nowork", "x", Contender("t", py("pass")), [Contender("b", py("pass"))], repeat=1)
+    result = run_benchmark(bench, ctx, results_dir=tmp_path)
+    assert [(c.work, c.scale, c.rate) for c in result.contenders] == [(None, 1.0, None)] * 2
+    assert result.json_path is not None
+    doc = json.loads(result.json_path.read_text())
+    assert [(e["work"], e["scale"]) for e in doc["contenders"]] == [(None, 1.0)] * 2
+    assert "ran on a sample" not in render(result)
+
+
+def test_max_seconds_and_min_rate_pass_or_miss() -> None:
+    def checks(**kw: float | None) -> list[tuple[str, float, float, bool]]:
+        verdict = judge(None, None, 1.0, 10, quick=False, **kw)
+        return [(c.what, c.value, c.limit, c.ok) for c in verdict.checks]
+
+    seconds = {"max_seconds": 2.0}
+    assert judge(None, None, 1.0, 10, quick=False, thing_seconds=1.0, thing_rate=5.0).status == "INFO"
+    assert judge(None, None, 1.0, 10, quick=False, **seconds, thing_seconds=1.5).status == "PASS"
+    assert checks(**seconds, thing_seconds=1.5) == [("thing median s", 1.5, 2.0, True)]
+    assert checks(**seconds, thing_seconds=2.0) == [("thing median s", 2.0, 2.0, True)]  # a bound, inclusive
+    assert checks(**seconds, thing_seconds=2.5) == [("thing median s", 2.5, 2.0, False)]
+    assert judge(None, None, 1.0, 10, quick=False, **seconds, thing_seconds=2.5).status == "MISS"
+    missing = judge(None, None, 1.0, 10, quick=False, **seconds)  # no thing_seconds: a miss
+    assert missing.status == "MISS"
+    assert [(c.what, c.value, c.ok) for c in missing.checks] == [("thing median s", float("inf"), False)]
+
+    rate = {"min_rate": 1000.0}
+    assert judge(None, None, 1.0, 10, quick=False, **rate, thing_rate=1500.0).status == "PASS"
+    assert checks(**rate, thing_rate=1500.0) == [("thing rate", 1500.0, 1000.0, True)]
+    assert checks(**rate, thing_rate=1000.0) == [("thing rate", 1000.0, 1000.0, True)]
+    assert checks(**rate, thing_rate=999.0) == [("thing rate", 999.0, 1000.0, False)]
+    assert judge(None, None, 1.0, 10, quick=False, **rate, thing_rate=999.0).status == "MISS"
+    missing = judge(None, None, 1.0, 10, quick=False, **rate)  # no thing_rate: a miss
+    assert missing.status == "MISS"
+    assert [(c.what, c.value, c.ok) for c in missing.checks] == [("thing rate", 0.0, False)]
+
+    # with the relative targets: every check is listed, one miss is a MISS, a quick run is a SKIP
+    both = {"max_seconds": 2.0, "thing_seconds": 1.0, "min_rate": 1000.0}
+    mixed = judge(faster_by(2), 64, 0.4, 32, quick=False, **both, thing_rate=10.0)
+    assert mixed.status == "MISS"
+    assert [(c.what, c.ok) for c in mixed.checks] == [
+        ("ratio", True),
+        ("thing peak RSS MB", True),
+        ("thing median s", True),
+        ("thing rate", False),
+    ]
+    assert judge(faster_by(2), 64, 0.4, 32, quick=False, **both, thing_rate=2000.0).status == "PASS"
+    skipped = judge(None, None, 9.0, 10, quick=True, **both, thing_rate=10.0)
+    assert skipped.status == "SKIP"
+    assert [c.what for c in skipped.checks] == ["thing median s", "thing rate"]
+
+
+def _stats(
+    name: str, role: Literal["thing", "baseline"], seconds: list[float], work: int | None, scale: float = 1.0
+) -> ContenderStats:
+    median = statistics.median(seconds)
+    return ContenderStats(
+        name=name,
+        role=role,
+        argv=["prog"],
+        seconds=seconds,
+        cpu_seconds=seconds,
+        rss_mb=[10.0] * len(seconds),
+        median_s=median,
+        min_s=min(seconds),
+        max_s=max(seconds),
+        median_cpu_s=median,
+        peak_rss_mb=10.0,
+        ratio=1.0,
+        paired_ratio=1.0,
+        rate=None if work is None else work / median,
+        work=work,
+        scale=scale,
+    )
+
+
+def _result(
+    *, max_seconds: float | None = None, min_rate: float | None = None, thing_s: float = 0.5
+) -> BenchmarkResult:
+    """A result built by hand (no child runs): thing on 1000 rows, a baseline on a 100-row sample."""
+    thing = _stats("thing", "thing", [thing_s] * 3, 1000)
+    base = _stats("base", "baseline", [0.1] * 3, 100, scale=10.0)
+    base.ratio = thing.median_s / (base.median_s * base.scale)
+    verdict = judge(
+        None,
+        None,
+        base.ratio,
+        thing.peak_rss_mb,
+        quick=False,
+        max_seconds=max_seconds,
+        thing_seconds=thing.median_s,
+        min_rate=min_rate,
+        thing_rate=thing.rate,
+    )
+    return BenchmarkResult(
+        name="hand",
+        description="built by hand",
+        quick=False,
+        repeat=3,
+        warmup=0,
+        order=[["thing", "base"], ["base", "thing"], ["thing", "base"]],
+        contenders=[thing, base],
+        verdict=verdict,
+        max_ratio=None,
+        max_rss_mb=None,
+        work=1000,
+        work_unit="rows",
+        rss_floor_mb=None,
+        timestamp="2024-01-01T00:00:00+00:00",
+        duration_s=1.0,
+        max_seconds=max_seconds,
+        min_rate=min_rate,
+    )
+
+
+def test_absolute_targets_are_reported_and_appear_in_the_json_target_only_when_set() -> None:
+    passing = _result(max_seconds=1.0, min_rate=1000.0)  # 0.5 s, 2000 rows/s
+    assert passing.verdict.status == "PASS"
+    text = render(passing)
+    assert "verdict: PASS" in text
+    assert "median 0.500 <= 1.000 s [ok]" in text
+    assert "rate 2k >= 1k rows/s [ok]" in text
+    assert "  base: ran on a sample of 100 of 1,000 rows; thing/this uses its median scaled x10 = 1 s" in text
+    doc = passing.to_json()
+    assert doc["target"] == {
+        "max_ratio": None,
+        "max_rss_mb": None,
+        "baseline": "base",
+        "max_seconds": 1.0,
+        "min_rate": 1000.0,
+    }
+    assert [(c["what"], c["value"], c["limit"], c["ok"]) for c in doc["verdict"]["checks"]] == [
+        ("thing median s", 0.5, 1.0, True),
+        ("thing rate", 2000.0, 1000.0, True),
+    ]
+    assert [(e["name"], e["work"], e["scale"]) for e in doc["contenders"]] == [
+        ("thing", 1000, 1.0),
+        ("base", 100, 10.0),
+    ]
+    assert doc["ratio"] == 0.5
+    json.dumps(doc)  # serialisable as is
+
+    missing = _result(max_seconds=0.25, min_rate=4000.0)
+    assert missing.verdict.status == "MISS"
+    text = render(missing)
+    assert "verdict: MISS" in text
+    assert "median 0.500 <= 0.250 s [MISSED]" in text
+    assert "rate 2k >= 4k rows/s [MISSED]" in text
+    assert missing.to_json()["verdict"]["status"] == "MISS"
+
+    only_seconds = _result(max_seconds=1.0).to_json()["target"]
+    assert only_seconds == {"max_ratio": None, "max_rss_mb": None, "baseline": "base", "max_seconds": 1.0}
+    only_rate = _result(min_rate=1000.0).to_json()["target"]
+    assert only_rate == {"max_ratio": None, "max_rss_mb": None, "baseline": "base", "min_rate": 1000.0}
+    assert _result().to_json()["target"] == {"max_ratio": None, "max_rss_mb": None, "baseline": "base"}
+    assert _result().verdict.status == "INFO"
+
+
+def test_run_benchmark_judges_the_things_median_and_rate(ctx: BenchContext, tmp_path: Path) -> None:
+    def bench(name: str, max_seconds: float, min_rate: float) -> Benchmark:
+        return Benchmark(
+            name,
+            "x",
+            Contender("t", py("pass")),
+            # a slow sampled baseline: its rate (and scaled time) must not be what is judged
+            [Contender("b", py("import time; time.sleep(0.05)"), work=1)],
+            repeat=1,
+            work=1000,
+            max_seconds=max_seconds,
+            min_rate=min_rate,
+        )
+
+    ok = run_benchmark(bench("abs-ok", 60.0, 1.0), ctx, results_dir=tmp_path)
+    assert ok.verdict.status == "PASS"
+    checks = {c.what: c for c in ok.verdict.checks}
+    assert checks.keys() == {"thing median s", "thing rate"}
+    assert checks["thing median s"].value == ok.thing.median_s
+    assert checks["thing rate"].value == ok.thing.rate == pytest.approx(1000 / ok.thing.median_s)
+    assert ok.json_path is not None
+    doc = json.loads(ok.json_path.read_text())
+    assert doc["target"] == {
+        "max_ratio": None,
+        "max_rss_mb": None,
+        "baseline": "b",
+        "max_seconds": 60.0,
+        "min_rate": 1.0,
+    }
+    assert doc["verdict"]["status"] == "PASS"
+
+    # the thing needs far more than a microsecond and cannot do 1e15 rows/s
+    miss = run_benchmark(bench("abs-miss", 1e-6, 1e15), ctx, results_dir=tmp_path)
+    assert miss.verdict.status == "MISS"
+    assert [(c.what, c.ok) for c in miss.verdict.checks] == [("thing median s", False), ("thing rate", False)]
+    assert "[MISSED]" in render(miss)
+    assert json.loads((tmp_path / "abs-miss.json").read_text())["verdict"]["status"] == "MISS"
+
+    quick = BenchContext(quick=True, workdir=ctx.workdir)
+    assert run_benchmark(bench("abs-quick", 1e-6, 1e15), quick, results_dir=None).verdict.status == "SKIP"
+
+
+def test_sample_and_absolute_target_definitions_are_checked() -> None:
+    t = Contender("t", py("pass"))
+
+    def b(work: int | None = None) -> list[Contender]:
+        return [Contender("b", py("pass"), work=work)]
+
+    with pytest.raises(BenchmarkError, match="only a baseline"):
+        Benchmark("x", "x", Contender("t", py("pass"), work=10), b(), work=100)
+    with pytest.raises(BenchmarkError, match=r"Contender\.work"):
+        Benchmark("x", "x", t, b(10))  # a sample of what? the benchmark has no work
+    for work in (0, -1, 101):
+        with pytest.raises(BenchmarkError, match=r"'b': Contender\.work"):
+            Benchmark("x", "x", t, b(work), work=100)
+    with pytest.raises(BenchmarkError, match=r"'b': Contender\.work"):
+        Benchmark("x", "x", t, b(1), work=0)
+    with pytest.raises(BenchmarkError, match=r"min_rate .*needs work"):
+        Benchmark("x", "x", t, b(), min_rate=10)
+    for rate in (0, -5):
+        with pytest.raises(BenchmarkError, match="min_rate must be positive"):
+            Benchmark("x", "x", t, b(), work=100, min_rate=rate)
+    for seconds in (0, -1.0):
+        with pytest.raises(BenchmarkError, match="max_seconds must be positive"):
+            Benchmark("x", "x", t, b(), max_seconds=seconds)
+
+    # the bounds themselves are fine: a sample of 1 or of everything, any positive target
+    Benchmark("x", "x", t, b(1), work=100, min_rate=0.5, max_seconds=0.001)
+    full = Benchmark("x", "x", t, b(100), work=100)
+    assert full.baselines[0].work == 100
