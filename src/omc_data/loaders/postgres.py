@@ -178,9 +178,9 @@ def load(
         except BaseException as exc:
             conn.rollback()
             if isinstance(exc, psycopg.Error):  # e.g. DELETE blocked by an app table's foreign key
+                first_line = next(iter(str(exc).strip().splitlines()), type(exc).__name__)
                 raise DatabaseError(
-                    f"loading {snapshot.tag!r} into {target.masked} failed: "
-                    f"{str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}",
+                    f"loading {snapshot.tag!r} into {target.masked} failed: {first_line}",
                     hint="nothing was changed; check the target schema with the app's migrations",
                 ) from exc
             raise

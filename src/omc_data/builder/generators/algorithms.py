@@ -73,7 +73,7 @@ def _algorithm(world: World, ordinal: int, models: list[agents.ArtifactFact]) ->
         kind,
         status,
         author,
-        max(created, earliest),
+        created,  # instant_between never returns less than its lower bound
         artifact,
         coin,
     )
