@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 import omc_data
 from omc_data import catalog
@@ -56,6 +57,12 @@ def tree_state(root: Path) -> dict[str, tuple[str, int, int]]:
         else:
             out[rel] = (hashlib.sha256(path.read_bytes()).hexdigest(), st.st_size, st.st_mtime_ns)
     return out
+
+
+def snapshot_rows(store: Path, tag: str, table: str) -> list[dict[str, Any]]:
+    """Every row of a snapshot's table, read back from its Parquet parts in order."""
+    snap = omc_data.open_snapshot(tag, store=store)
+    return [r for p in snap.part_paths(table) for r in pq.read_table(p).to_pylist()]
 
 
 def fresh_copy(base: Path, tmp_path: Path) -> Path:

@@ -12,12 +12,12 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import pyarrow.parquet as pq
 import pytest
 
 import omc_data
 from omc_data import catalog, defaults
 from omc_data.snapshots.checksum import sha256_file
+from snaptools import snapshot_rows
 
 AS_OF = "2026-11-01T00:00:00Z"
 AS_OF_DT = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
@@ -41,11 +41,6 @@ def part_digests(store: Path, tag: str) -> dict[str, list[str]]:
     """table -> sha256 of each part file, recomputed from the bytes on disk."""
     snap = omc_data.open_snapshot(tag, store=store)
     return {name: [sha256_file(p) for p in snap.part_paths(name)] for name in snap.manifest.tables}
-
-
-def rows(store: Path, tag: str, table: str) -> list[dict[str, Any]]:
-    snap = omc_data.open_snapshot(tag, store=store)
-    return [r for p in snap.part_paths(table) for r in pq.read_table(p).to_pylist()]
 
 
 BUILD_SCRIPT = """
@@ -101,8 +96,8 @@ def test_one_more_user_leaves_everything_else_alone(store: Path) -> None:
     a, b = part_digests(store, "s5"), part_digests(store, "s5-users4")
     assert a["price_data_5min"] == b["price_data_5min"]
     assert a["user"] != b["user"]
-    users_a = {r["id"]: r for r in rows(store, "s5", "user")}
-    users_b = {r["id"]: r for r in rows(store, "s5-users4", "user")}
+    users_a = {r["id"]: r for r in snapshot_rows(store, "s5", "user")}
+    users_b = {r["id"]: r for r in snapshot_rows(store, "s5-users4", "user")}
     assert len(users_a) == 4
     assert len(users_b) == 5
     assert users_a.keys() <= users_b.keys()
@@ -115,7 +110,7 @@ def test_password_hashes_verify_with_the_apps_passlib(store: Path) -> None:
     from passlib.context import CryptContext
 
     context = CryptContext(schemes=["bcrypt"])
-    users = rows(store, "rules", "user")
+    users = snapshot_rows(store, "rules", "user")
     admin = [u for u in users if u["is_superuser"]]
     others = [u for u in users if not u["is_superuser"]]
     assert len(admin) == 1
@@ -133,9 +128,9 @@ def test_password_hashes_verify_with_the_apps_passlib(store: Path) -> None:
     assert not context.verify(ADMIN_PASSWORD, user_hash)
 
     # the same seed gives the same hash; another seed another salt
-    same = {u["hashed_password"] for u in rows(store, "s5", "user")}
-    assert same == {u["hashed_password"] for u in rows(store, "s5-again", "user")}
-    assert same.isdisjoint({u["hashed_password"] for u in rows(store, "s6", "user")})
+    same = {u["hashed_password"] for u in snapshot_rows(store, "s5", "user")}
+    assert same == {u["hashed_password"] for u in snapshot_rows(store, "s5-again", "user")}
+    assert same.isdisjoint({u["hashed_password"] for u in snapshot_rows(store, "s6", "user")})
     assert all(context.verify(defaults.PASSWORD, h) for h in same)
 
 
@@ -153,7 +148,7 @@ def test_manifest_keeps_no_hash(store: Path) -> None:
 
 
 def test_price_rules_hold_in_the_parquet(store: Path) -> None:
-    prices = rows(store, "rules", "price_data_5min")
+    prices = snapshot_rows(store, "rules", "price_data_5min")
     as_of_tick = dt.datetime(2026, 11, 1, 0, 5, tzinfo=dt.UTC)  # 00:07:31 floored to the tick
     per_coin: dict[str, list[dt.datetime]] = {}
     for r in prices:
@@ -179,15 +174,15 @@ def test_nothing_lies_after_as_of(store: Path) -> None:
         snap = omc_data.open_snapshot(tag, store=store)
         for name in snap.manifest.tables:
             stamps = [c.name for c in catalog.table(name).columns if c.type == catalog.TIMESTAMPTZ]
-            for r in rows(store, tag, name):
+            for r in snapshot_rows(store, tag, name):
                 for col in stamps:
                     assert r[col] is None or r[col] <= as_of, (tag, name, col)
-        for r in rows(store, tag, "user"):
+        for r in snapshot_rows(store, tag, "user"):
             assert r["created_at"] <= r["updated_at"]
 
 
 def test_emails_use_reserved_domains_and_are_unique(store: Path) -> None:
-    users = rows(store, "rules", "user")
+    users = snapshot_rows(store, "rules", "user")
     emails = [u["email"] for u in users]
     assert all(e.rsplit("@", 1)[1] in {"example.com", "example.org", "example.net"} for e in emails)
     assert all(e == e.strip() and " " not in e and e.count("@") == 1 for e in emails)

@@ -7,7 +7,6 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import pyarrow.parquet as pq
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
@@ -15,6 +14,7 @@ from hypothesis import strategies as st
 import omc_data
 from omc_data import catalog
 from omc_data.errors import UsageError
+from snaptools import snapshot_rows
 
 AS_OF = "2026-11-01T00:00:00Z"
 BASE: dict[str, Any] = {"seed": 5, "as_of": AS_OF, "users": 5, "coins": 3, "days": 1, "bcrypt_rounds": 4}
@@ -42,13 +42,8 @@ def digests(store: Path, tag: str) -> dict[str, list[str]]:
     return {name: [p.sha256 for p in t.parts] for name, t in manifest.tables.items()}
 
 
-def rows(store: Path, tag: str, table: str) -> list[dict[str, Any]]:
-    snap = omc_data.open_snapshot(tag, store=store)
-    return [r for p in snap.part_paths(table) for r in pq.read_table(p).to_pylist()]
-
-
 def by_id(store: Path, tag: str, table: str) -> dict[Any, dict[str, Any]]:
-    return {r["id"]: r for r in rows(store, tag, table)}
+    return {r["id"]: r for r in snapshot_rows(store, tag, table)}
 
 
 def test_every_build_is_intact_and_covers_every_table(store: Path) -> None:
@@ -98,8 +93,8 @@ def test_one_more_user_keeps_the_trading_of_existing_users(store: Path, table: s
 def test_the_new_user_trades(store: Path) -> None:
     """With this seed the newcomer is a trader (most users are): their orders and positions exist."""
     newcomer = new_user(store)
-    orders = [o for o in rows(store, "plus-user", "orders") if o["user_id"] == newcomer]
-    positions = [p for p in rows(store, "plus-user", "positions") if p["user_id"] == newcomer]
+    orders = [o for o in snapshot_rows(store, "plus-user", "orders") if o["user_id"] == newcomer]
+    positions = [p for p in snapshot_rows(store, "plus-user", "positions") if p["user_id"] == newcomer]
     assert orders
     filled = {o["coin_type"] for o in orders if o["filled_quantity"] > 0}
     assert {p["coin_type"] for p in positions} <= filled
@@ -118,7 +113,7 @@ def test_one_more_coin_leaves_users_news_protocols_and_the_lab_byte_identical(st
 
 def test_one_more_coin_keeps_the_existing_coins_prices(store: Path) -> None:
     def keyed(tag: str) -> dict[tuple[str, Any], dict[str, Any]]:
-        return {(r["coin_type"], r["timestamp"]): r for r in rows(store, tag, "price_data_5min")}
+        return {(r["coin_type"], r["timestamp"]): r for r in snapshot_rows(store, tag, "price_data_5min")}
 
     before, after = keyed("base"), keyed("plus-coin")
     coins_before = {c for c, _ in before}

@@ -17,10 +17,10 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-import pyarrow.parquet as pq
 import pytest
 
 import omc_data
+from snaptools import snapshot_rows
 
 AS_OF = "2026-11-01T00:00:00Z"
 # Two builds: the default counts (10 users, 10 coins, 7 days) and many traders on few coins, with an
@@ -47,11 +47,6 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def read_rows(store: Path, tag: str, table: str) -> list[dict[str, Any]]:
-    snap = omc_data.open_snapshot(tag, store=store)
-    return [r for p in snap.part_paths(table) for r in pq.read_table(p).to_pylist()]
-
-
 @dataclass(frozen=True)
 class Tables:
     orders: list[dict[str, Any]]
@@ -64,7 +59,7 @@ class Tables:
 def tables(request: pytest.FixtureRequest, store: Path) -> Tables:
     tag = request.param
     return Tables(
-        *(read_rows(store, tag, t) for t in ("orders", "positions", "price_data_5min", "news_sentiment"))
+        *(snapshot_rows(store, tag, t) for t in ("orders", "positions", "price_data_5min", "news_sentiment"))
     )
 
 

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import shutil
-import subprocess
-import sys
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -24,6 +21,7 @@ from omc_data.snapshots.checksum import sha256_bytes, sha256_file, sidecar_line
 from omc_data.snapshots.diff import SnapshotDiff, TableDiff
 from omc_data.snapshots.store import Store
 from omc_data.snapshots.writer import SnapshotWriter
+from snaptools import Run, run_cli, snapshot_rows
 
 AS_OF = "2026-11-01T00:00:00Z"
 DAYS = 1
@@ -65,11 +63,6 @@ def counts(t: TableDiff) -> tuple[str, int, int, int]:
     return t.status, t.added, t.removed, t.changed
 
 
-def read_rows(store: Path, tag: str, table: str) -> list[dict[str, Any]]:
-    snap = omc_data.open_snapshot(tag, store=store)
-    return [r for p in snap.part_paths(table) for r in pq.read_table(p).to_pylist()]
-
-
 def write_snapshot(store: Path, tag: str, tables: dict[str, list[dict[str, Any]]]) -> None:
     """Publish a hand-made snapshot (the writer does not run domain checks)."""
     with SnapshotWriter(Store(store), tag) as writer:
@@ -106,9 +99,12 @@ def test_one_more_user_changes_only_user(store: Path) -> None:
 
 def test_one_more_coin_adds_its_ticks_only(store: Path) -> None:
     # precondition: serial ids really shifted, so only the natural key keeps rows matched
-    ids_a = {(r["coin_type"], r["timestamp"]): r["id"] for r in read_rows(store, "base", "price_data_5min")}
+    ids_a = {
+        (r["coin_type"], r["timestamp"]): r["id"] for r in snapshot_rows(store, "base", "price_data_5min")
+    }
     ids_b = {
-        (r["coin_type"], r["timestamp"]): r["id"] for r in read_rows(store, "more-coins", "price_data_5min")
+        (r["coin_type"], r["timestamp"]): r["id"]
+        for r in snapshot_rows(store, "more-coins", "price_data_5min")
     }
     shared = ids_a.keys() & ids_b.keys()
     assert len(shared) == len(ids_a)
@@ -191,8 +187,8 @@ def test_same_content_in_other_bytes_is_unchanged(store: Path, tmp_path: Path) -
 
 
 def test_one_changed_value_and_nulls_on_both_sides(store: Path, tmp_path: Path) -> None:
-    prices = read_rows(store, "base", "price_data_5min")
-    users = read_rows(store, "base", "user")
+    prices = snapshot_rows(store, "base", "price_data_5min")
+    users = snapshot_rows(store, "base", "user")
     for row in (prices[20], prices[21]):  # NULL on both sides: equal
         row["bid"] = row["last"] = None
     users[1]["full_name"] = None
@@ -297,20 +293,13 @@ def test_a_table_on_one_side_only(tmp_path: Path) -> None:
 # -- the CLI ----------------------------------------------------------------------------------------
 
 
-def run_cli(store: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OMC_DATA_")}
-    return subprocess.run(
-        [sys.executable, "-m", "omc_data", "--store", str(store), "diff", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+def diff_cli(store: Path, *args: str) -> Run:
+    return run_cli("--store", str(store), "diff", *args)
 
 
 def test_cli_diff_json(store: Path) -> None:
-    done = run_cli(store, "base", "more-users", "--json")
-    assert done.returncode == 0, done.stderr
+    done = diff_cli(store, "base", "more-users", "--json")
+    assert done.code == 0, done.stderr
     doc = json.loads(done.stdout)
     assert set(doc) == {"a", "b", "tables", "summary"}
     assert (doc["a"], doc["b"]) == ("base", "more-users")
@@ -333,14 +322,14 @@ def test_cli_diff_json(store: Path) -> None:
 
 
 def test_cli_exit_code(store: Path) -> None:
-    assert run_cli(store, "base", "base", "--exit-code").returncode == 0
-    assert run_cli(store, "base", "more-users", "--exit-code").returncode == 1
-    assert run_cli(store, "base", "more-users").returncode == 0  # without --exit-code a difference is ok
-    bad = run_cli(store, "base", "nope", "--json")
-    assert bad.returncode == 1
+    assert diff_cli(store, "base", "base", "--exit-code").code == 0
+    assert diff_cli(store, "base", "more-users", "--exit-code").code == 1
+    assert diff_cli(store, "base", "more-users").code == 0  # without --exit-code a difference is ok
+    bad = diff_cli(store, "base", "nope", "--json")
+    assert bad.code == 1
     assert json.loads(bad.stdout)["error"]["kind"] == "snapshot_not_found_error"
-    assert run_cli(store, "base", "bad/tag").returncode == 2
+    assert diff_cli(store, "base", "bad/tag").code == 2
 
 
 def test_cli_exit_code_error_is_not_different(store: Path) -> None:
-    assert run_cli(store, "base", "nope", "--exit-code").returncode >= 2
+    assert diff_cli(store, "base", "nope", "--exit-code").code >= 2

@@ -4,17 +4,13 @@ the advisory lock, a non-superuser owner, and the CLI's ``load`` / ``status``.""
 from __future__ import annotations
 
 import json
-import os
 import secrets
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import psycopg
-import pyarrow.parquet as pq
 import pytest
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
@@ -27,6 +23,7 @@ from omc_data.loaders.localpg import create_database, drop_database, free_port
 from omc_data.loaders.postgres import LOCK_KEY
 from omc_data.snapshots.store import Snapshot
 from pg import PgServer
+from snaptools import Run, run_cli, snapshot_rows
 
 pytestmark = pytest.mark.postgres
 
@@ -49,13 +46,6 @@ def snap(store: Path, tag: str) -> Snapshot:
 
 def manifest_counts(store: Path, tag: str) -> dict[str, int]:
     return {name: t.rows for name, t in snap(store, tag).manifest.tables.items()}
-
-
-def parquet_rows(store: Path, tag: str, table: str) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = []
-    for path in snap(store, tag).part_paths(table):
-        rows.extend(pq.read_table(path).to_pylist())
-    return rows
 
 
 def db_rows(url: str, table: str, *, time_zone: str = "UTC") -> list[dict[str, Any]]:
@@ -124,12 +114,12 @@ def test_load_counts_values_sequences_and_record(store: Path, pg_db: str) -> Non
     assert all(got[n] == 0 for n in got if n not in expected)
 
     # every user row, every column, exactly (timestamps as instants, read in another time zone)
-    want_users = {r["id"]: r for r in parquet_rows(store, "a", "user")}
+    want_users = {r["id"]: r for r in snapshot_rows(store, "a", "user")}
     got_users = {r["id"]: r for r in db_rows(pg_db, "user", time_zone="Asia/Tokyo")}
     assert got_users == want_users
 
     # price rows: decimals keep their scale, timestamps are the same instants
-    want_prices = {r["id"]: r for r in parquet_rows(store, "a", "price_data_5min")}
+    want_prices = {r["id"]: r for r in snapshot_rows(store, "a", "price_data_5min")}
     got_prices = {r["id"]: r for r in db_rows(pg_db, "price_data_5min", time_zone="America/New_York")}
     assert got_prices == want_prices
     for rid in list(want_prices)[:: max(1, len(want_prices) // 50)]:
@@ -161,7 +151,7 @@ def test_second_load_replaces_the_rows(store: Path, pg_db: str) -> None:
     assert {t.name: t.deleted for t in result.tables} == manifest_counts(store, "a")
     got = counts(pg_db)
     assert {n: got[n] for n in expected} == expected
-    assert {r["id"] for r in db_rows(pg_db, "user")} == {r["id"] for r in parquet_rows(store, "b", "user")}
+    assert {r["id"] for r in db_rows(pg_db, "user")} == {r["id"] for r in snapshot_rows(store, "b", "user")}
     assert [row[0] for row in loads_log(pg_db)] == ["a", "b"]
     with psycopg.connect(pg_db) as conn:
         nxt = conn.execute("SELECT nextval(pg_get_serial_sequence('price_data_5min', 'id'))").fetchone()
@@ -360,25 +350,13 @@ def test_load_as_a_non_superuser_owner(store: Path, owner_db: tuple[str, str]) -
 # -- the CLI ----------------------------------------------------------------------------------------
 
 
-def run_cli(*args: str, store: Path, home: Path) -> subprocess.CompletedProcess[str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k != "DATABASE_URL" and not k.startswith(("POSTGRES_", "OMC_DATA_"))
-    }
-    env["OMC_DATA_HOME"] = str(home)
-    return subprocess.run(
-        [sys.executable, "-m", "omc_data", "--store", str(store), *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+def omc_cli(*args: str, store: Path, home: Path) -> Run:
+    return run_cli("--store", str(store), *args, env={"OMC_DATA_HOME": str(home)})
 
 
 def test_cli_load_and_status(store: Path, pg_db: str, tmp_path: Path) -> None:
-    done = run_cli("load", "a", "--db", pg_db, "--create-schema", "--json", store=store, home=tmp_path)
-    assert done.returncode == 0, done.stderr
+    done = omc_cli("load", "a", "--db", pg_db, "--create-schema", "--json", store=store, home=tmp_path)
+    assert done.code == 0, done.stderr
     doc = json.loads(done.stdout)
     expected = manifest_counts(store, "a")
     assert doc["tag"] == "a"
@@ -386,8 +364,8 @@ def test_cli_load_and_status(store: Path, pg_db: str, tmp_path: Path) -> None:
     assert {name: t["rows"] for name, t in doc["tables"].items()} == expected
     assert doc["rows"] == sum(expected.values())
 
-    done = run_cli("status", "--db", pg_db, "--json", store=store, home=tmp_path)
-    assert done.returncode == 0, done.stderr
+    done = omc_cli("status", "--db", pg_db, "--json", store=store, home=tmp_path)
+    assert done.code == 0, done.stderr
     status = json.loads(done.stdout)
     assert status["last_load"]["tag"] == "a"
     assert status["last_load"]["tables"] == expected
@@ -398,12 +376,12 @@ def test_cli_load_and_status(store: Path, pg_db: str, tmp_path: Path) -> None:
 def test_cli_unreachable_database_never_shows_the_password(store: Path, tmp_path: Path) -> None:
     url = f"postgresql://someone:SECRETPW@127.0.0.1:{free_port()}/x"
     for extra in ((), ("--json",)):
-        done = run_cli("load", "a", "--db", url, *extra, store=store, home=tmp_path)
-        assert done.returncode == 1, done.stderr
+        done = omc_cli("load", "a", "--db", url, *extra, store=store, home=tmp_path)
+        assert done.code == 1, done.stderr
         assert "SECRETPW" not in done.stdout
         assert "SECRETPW" not in done.stderr
         if extra:
             assert json.loads(done.stdout)["error"]["kind"] == "connection_failed_error"
-    done = run_cli("status", "--db", url, "--json", store=store, home=tmp_path)
-    assert done.returncode == 1
+    done = omc_cli("status", "--db", url, "--json", store=store, home=tmp_path)
+    assert done.code == 1
     assert "SECRETPW" not in done.stdout + done.stderr
