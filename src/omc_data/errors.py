@@ -30,10 +30,11 @@ class OmcDataError(Exception):
 
     exit_code: int = 1
 
-    def __init__(self, message: str, *, hint: str | None = None) -> None:
+    def __init__(self, message: str, *, hint: str | None = None, details: list[str] | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
+        self.details = list(details or [])  # one line per item the message counts (blockers, rows...)
 
     def __str__(self) -> str:
         if self.hint:
@@ -131,8 +132,15 @@ class ValidationError(BuildError):
 
 
 class DatabaseError(OmcDataError):
-    def __init__(self, message: str, *, hint: str | None = None, table: str | None = None) -> None:
-        super().__init__(message, hint=hint)
+    def __init__(
+        self,
+        message: str,
+        *,
+        hint: str | None = None,
+        table: str | None = None,
+        details: list[str] | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint, details=details)
         self.table = table
 
 

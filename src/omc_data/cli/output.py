@@ -79,11 +79,14 @@ def render_error(exc: OmcDataError, *, json_mode: bool) -> None:
                     "kind": exc.kind,
                     "message": exc.message,
                     "hint": exc.hint,
+                    "details": exc.details,
                     "exit_code": exc.exit_code,
                 }
             }
         )
     stderr.print(f"error: {exc}", style="red", markup=False, soft_wrap=True)
+    for line in exc.details:
+        stderr.print(f"  - {line}", markup=False, soft_wrap=True)
 
 
 def human_bytes(n: int) -> str:

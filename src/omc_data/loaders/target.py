@@ -62,6 +62,14 @@ class Target:
         return normalize_url(self.conninfo)
 
     @property
+    def host(self) -> str | None:
+        try:
+            host = conninfo_to_dict(self.dsn).get("host")
+            return str(host) if host else None
+        except psycopg.Error:
+            return None
+
+    @property
     def masked(self) -> str:
         return mask_dsn(self.conninfo)
 
