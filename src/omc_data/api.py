@@ -11,7 +11,7 @@ print(report.summary())
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -120,17 +120,56 @@ def load_snapshot(
     store: StoreLike = DEFAULT_STORE,
     create_schema: bool = False,
     tables: Sequence[str] | None = None,
+    cascade: bool = False,
+    allow_column_loss: bool = False,
+    dry_run: bool = False,
+    wait: bool = False,
+    lock_timeout: float = 10.0,
     origin: str = "argument",
     progress: Progress = NULL_PROGRESS,
+    notice: Callable[[str], None] | None = None,
 ) -> LoadResult:
-    """Replace the snapshot's tables in database ``db`` in one transaction (all or nothing)."""
+    """Replace the snapshot's tables in database ``db`` in one transaction (all or nothing).
+
+    ``dry_run`` returns the plan (``result.plan``) and changes nothing.
+    """
     from omc_data.loaders import postgres
     from omc_data.loaders.target import Target
 
     snapshot = open_store(store).open(tag)
-    return postgres.load(
-        snapshot, Target(db, origin), create_schema=create_schema, tables=tables, progress=progress
+    target = Target(db, origin)
+    say = notice or (lambda message: None)
+    result = postgres.load(
+        snapshot,
+        target,
+        create_schema=create_schema,
+        tables=tables,
+        cascade=cascade,
+        allow_column_loss=allow_column_loss,
+        dry_run=dry_run,
+        wait=wait,
+        lock_timeout=lock_timeout,
+        progress=progress,
+        notice=say,
     )
+    return result
+
+
+def check_snapshot(
+    tag: str,
+    *,
+    db: str,
+    store: StoreLike = DEFAULT_STORE,
+    tables: Sequence[str] | None = None,
+    allow_column_loss: bool = False,
+    origin: str = "argument",
+) -> LoadResult:
+    """What loading ``tag`` into ``db`` would do and what would stop it, read-only (``result.plan``)."""
+    from omc_data.loaders import postgres
+    from omc_data.loaders.target import Target
+
+    snapshot = open_store(store).open(tag)
+    return postgres.check(snapshot, Target(db, origin), tables=tables, allow_column_loss=allow_column_loss)
 
 
 def diff_snapshots(

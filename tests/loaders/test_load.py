@@ -261,7 +261,7 @@ def test_failure_after_sequences_moved_rolls_them_back(store: Path, pg_db: str) 
 
 
 def test_rows_referenced_by_an_app_table_stop_the_load(store: Path, pg_db: str) -> None:
-    """An app table's foreign key into ``user`` blocks the DELETE: a DatabaseError, nothing changed."""
+    """An app table's foreign key into ``user``: counted before any write, the load stops, nothing changed."""
     omc_data.load_snapshot("a", db=pg_db, store=store, create_schema=True)
     with psycopg.connect(pg_db, autocommit=True) as conn:
         conn.execute(
@@ -271,8 +271,11 @@ def test_rows_referenced_by_an_app_table_stop_the_load(store: Path, pg_db: str) 
     before = db_state(pg_db)
     with pytest.raises(DatabaseError) as err:
         omc_data.load_snapshot("b", db=pg_db, store=store)
-    assert "backtest_runs" in str(err.value)
-    assert isinstance(err.value.__cause__, psycopg.errors.ForeignKeyViolation)
+    assert "1 in backtest_runs" in str(err.value) and "--cascade" in str(err.value)
+    assert err.value.details == [
+        "1 rows of backtest_runs referencing user (backtest_runs_user_id_fkey) would block the load"
+        " (ON DELETE NO ACTION)"
+    ]
     assert db_state(pg_db) == before
 
 

@@ -13,6 +13,7 @@ from omc_data.cli.output import CliProgress, Settings, emit_json, notice, stdout
 from omc_data.errors import UsageError
 
 if TYPE_CHECKING:
+    from omc_data.loaders.postgres import LoadResult
     from omc_data.loaders.target import Target
 
 DbOpt = Annotated[
@@ -64,6 +65,72 @@ def _tables(value: str | None) -> list[str] | None:
     return [t.strip() for t in value.split(",") if t.strip()] if value else None
 
 
+TablesOpt = Annotated[
+    str | None, typer.Option(help="Only these tables (and their dataset children), comma-separated.")
+]
+CascadeOpt = Annotated[
+    bool,
+    typer.Option(
+        "--cascade", help="Also delete the app rows that reference replaced rows (listed, never silently)."
+    ),
+]
+WaitOpt = Annotated[
+    bool, typer.Option("--wait", help="Queue behind a running load instead of failing at once.")
+]
+LockTimeoutOpt = Annotated[
+    float,
+    typer.Option(
+        "--lock-timeout",
+        metavar="SECONDS",
+        help="Give up (changing nothing) when the app holds the tables' locks longer than this.",
+    ),
+]
+ColumnLossOpt = Annotated[
+    bool,
+    typer.Option(
+        "--allow-column-loss",
+        help="Load into an older schema that lacks snapshot columns holding data (drops them, reported).",
+    ),
+]
+
+
+def _print_plan(result: LoadResult) -> None:
+    plan = result.plan
+    if plan is None:
+        return
+    table = Table("table", "rows now", "rows to load", "empty with", "COPY", box=None)
+    for t in plan.tables:
+        table.add_row(
+            t.name,
+            f"{result.rows_before.get(t.name, 0):,}",
+            f"{t.rows:,}",
+            t.empty_with,
+            "binary" if t.binary else "text",
+        )
+    stdout.print(table)
+    _print_findings(result)
+
+
+def _print_findings(result: LoadResult) -> None:
+    plan = result.plan
+    if plan is None:
+        return
+    if plan.alembic_revision:
+        stdout.print(f"alembic revision: {plan.alembic_revision}", markup=False)
+    for b in plan.bridges:
+        stdout.print(f"bridged: {b}", markup=False)
+    for view in plan.views:
+        stdout.print(f"refresh: {view}", markup=False)
+    for view in plan.skipped_views:
+        stdout.print(f"not refreshed (never populated): {view}", markup=False)
+    for r in result.referencing:
+        stdout.print(f"referencing: {r}", markup=False)
+    for p in plan.missing_privileges:
+        stdout.print(f"missing privilege: {p}", markup=False)
+    for blocker in plan.blockers:
+        stdout.print(f"BLOCKER: {blocker}", style="red", markup=False)
+
+
 def load_cmd(
     ctx: typer.Context,
     tag: Annotated[str, typer.Argument(help="Snapshot tag to restore.", show_default=False)],
@@ -72,16 +139,29 @@ def load_cmd(
     create_schema: Annotated[
         bool, typer.Option("--create-schema", help="Create the dataset tables (the database must have none).")
     ] = False,
-    tables: Annotated[str | None, typer.Option(help="Only these tables, comma-separated.")] = None,
+    tables: TablesOpt = None,
+    cascade: CascadeOpt = False,
+    allow_column_loss: ColumnLossOpt = False,
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="Print the plan (rows, bridges, views, privileges); change nothing."),
+    ] = False,
+    wait: WaitOpt = False,
+    lock_timeout: LockTimeoutOpt = 10.0,
     json: JsonOpt = False,
 ) -> None:
-    """Restore a snapshot into PostgreSQL in one transaction (all or nothing), with COPY.
+    """Restore a snapshot into PostgreSQL in one transaction (all or nothing), with binary COPY.
+
+    Checksums are verified and the target's schema compared with the snapshot before anything is
+    written; differences are bridged when safe and stop the load otherwise ('omc-data check').
 
     \b
     Examples:
       omc-data load v11                                   # into the local server of 'omc-data db up'
       omc-data load v12 --db postgresql://app@localhost:5432/app
-      omc-data load v12 --env-file ../backend/.env --json
+      omc-data load v12 --env-file ../backend/.env --dry-run
+      omc-data load v12 --tables price_data_5min --json
+      omc-data load v12 --cascade                         # also delete app rows pointing at old users
     """
     from omc_data import api
 
@@ -96,24 +176,149 @@ def load_cmd(
             store=settings.store,
             create_schema=create_schema,
             tables=_tables(tables),
+            cascade=cascade,
+            allow_column_loss=allow_column_loss,
+            dry_run=dry_run,
+            wait=wait,
+            lock_timeout=lock_timeout,
             progress=progress,
+            notice=lambda message: notice(message, settings),
         )
     if json:
         emit_json(result.to_json())
-        return
-    table = Table("table", "rows loaded", "rows replaced", "seconds", box=None)
-    for t in result.tables:
-        table.add_row(t.name, f"{t.rows:,}", f"{t.deleted:,}", f"{t.seconds:.2f}")
-    stdout.print(table)
-    stdout.print(
-        f"loaded {tag} into {result.target}: {result.rows:,} rows in {result.seconds:.2f}s", markup=False
+    elif dry_run:
+        _print_plan(result)
+        stdout.print(f"dry run: nothing was changed in {result.target}", markup=False)
+    else:
+        table = Table("table", "rows loaded", "rows replaced", "seconds", box=None)
+        for t in result.tables:
+            table.add_row(t.name, f"{t.rows:,}", f"{t.deleted:,}", f"{t.seconds:.2f}")
+        stdout.print(table)
+        _print_findings(result)
+        for name, rows in result.cascaded.items():
+            stdout.print(f"deleted by --cascade: {rows:,} rows of {name}", markup=False)
+        if result.backup:
+            stdout.print(
+                f"backup of the previous contents: {result.backup} ('omc-data load {result.backup}')"
+            )
+        stdout.print(
+            f"loaded {tag} into {result.target}: {result.rows:,} rows in {result.seconds:.2f}s", markup=False
+        )
+    if dry_run and result.plan and result.plan.blockers:
+        raise typer.Exit(1)
+
+
+def check_cmd(
+    ctx: typer.Context,
+    tag: Annotated[
+        str, typer.Argument(help="Snapshot tag to compare with the database.", show_default=False)
+    ],
+    db: DbOpt = None,
+    env_file: EnvFileOpt = None,
+    tables: TablesOpt = None,
+    allow_column_loss: ColumnLossOpt = False,
+    json: JsonOpt = False,
+) -> None:
+    """Compare a snapshot with the target's schema, read-only: what a load would bridge or stop on.
+
+    Exit 0 when the snapshot can be loaded, 1 on any blocking difference (each named with its way out).
+
+    \b
+    Examples:
+      omc-data check v12 --env-file ../backend/.env
+      omc-data check v12 --db postgresql://app@localhost:5432/app --json
+    """
+    from omc_data import api
+
+    settings: Settings = ctx.obj
+    target = resolve_target(db, env_file, settings)
+    result = api.check_snapshot(
+        tag,
+        db=target.conninfo,
+        origin=target.origin,
+        store=settings.store,
+        tables=_tables(tables),
+        allow_column_loss=allow_column_loss,
     )
+    blockers = result.plan.blockers if result.plan else []
+    if json:
+        doc = result.to_json()
+        emit_json({"ok": not blockers, **{k: doc[k] for k in _CHECK_KEYS}})
+    else:
+        _print_findings(result)
+        verdict = "cannot be loaded" if blockers else "can be loaded"
+        stdout.print(f"{tag} {verdict} into {result.target}", markup=False)
+    if blockers:
+        raise typer.Exit(1)
+
+
+_CHECK_KEYS = ("tag", "target", "alembic_revision", "tables", "bridges", "blockers", "missing_privileges",
+               "views_to_refresh", "referencing_rows")  # fmt: skip
+
+
+def clear_cmd(
+    ctx: typer.Context,
+    db: DbOpt = None,
+    env_file: EnvFileOpt = None,
+    tables: TablesOpt = None,
+    cascade: CascadeOpt = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what would be deleted; change nothing.")
+    ] = False,
+    yes: Annotated[
+        bool, typer.Option("--yes", help="Really empty the tables (required unless --dry-run).")
+    ] = False,
+    wait: WaitOpt = False,
+    lock_timeout: LockTimeoutOpt = 10.0,
+    json: JsonOpt = False,
+) -> None:
+    """Empty the dataset tables in one transaction, with the same safety rules as a load.
+
+    App rows that reference dataset rows stop it (listed) unless --cascade; views are refreshed.
+
+    \b
+    Examples:
+      omc-data clear --dry-run
+      omc-data clear --yes --db postgresql://app@localhost:5432/app
+      omc-data clear --tables price_data_5min --yes --json
+    """
+    from omc_data.loaders import postgres
+
+    settings: Settings = ctx.obj
+    if not dry_run and not yes:
+        raise UsageError(
+            "clear deletes every row of the dataset tables", hint="add --yes, or --dry-run to preview"
+        )
+    target = resolve_target(db, env_file, settings)
+    result = postgres.clear(
+        target,
+        tables=_tables(tables),
+        cascade=cascade,
+        dry_run=dry_run,
+        wait=wait,
+        lock_timeout=lock_timeout,
+        notice=lambda message: notice(message, settings),
+    )
+    if json:
+        emit_json(result.to_json())
+        return
+    table = Table("table", "rows deleted" if not dry_run else "rows to delete", box=None)
+    for name, rows in result.tables.items():
+        table.add_row(name, f"{rows:,}")
+    stdout.print(table)
+    for r in result.referencing:
+        stdout.print(f"referencing: {r}", markup=False)
+    verb = "would delete" if dry_run else "deleted"
+    stdout.print(f"{verb} {sum(result.tables.values()):,} rows in {result.target}", markup=False)
 
 
 def status_cmd(
     ctx: typer.Context, db: DbOpt = None, env_file: EnvFileOpt = None, json: JsonOpt = False
 ) -> None:
-    """Show which snapshot the database holds and how many rows each dataset table has.
+    """Show which snapshot the database holds, and whether its dataset tables changed since the load.
+
+    The state is unchanged, changed (naming the tables) or unknown (no load recorded), from row counts
+    and key extremes recorded at load time.
 
     \b
     Example:
@@ -127,12 +332,19 @@ def status_cmd(
         emit_json(status)
         return
     last = status["last_load"]
-    if last:
+    if last and last["kind"] == "clear":
+        stdout.print(f"{status['target']} was cleared by omc-data at {last['loaded_at']}", markup=False)
+    elif last:
         stdout.print(
-            f"{status['target']} holds snapshot {last['tag']} (loaded {last['loaded_at']})", markup=False
+            f"{status['target']} holds snapshot {last['tag']}"
+            f" (loaded {last['loaded_at']} by {last['loaded_by']})",
+            markup=False,
         )
     else:
         stdout.print(f"{status['target']}: no load by omc-data recorded", markup=False)
+    state = status["state"]
+    changed = f" ({', '.join(status['changed_tables'])})" if status["changed_tables"] else ""
+    stdout.print(f"since then: {state}{changed}", markup=False)
     if status["alembic_revision"]:
         stdout.print(f"alembic revision: {status['alembic_revision']}", markup=False)
     table = Table("table", "rows", box=None)
@@ -143,4 +355,6 @@ def status_cmd(
 
 def register(app: typer.Typer) -> None:
     app.command("load")(load_cmd)
+    app.command("check")(check_cmd)
     app.command("status")(status_cmd)
+    app.command("clear")(clear_cmd)
