@@ -667,13 +667,20 @@ _INSERT_LOAD = (
 )
 
 
-def table_fingerprint(conn: psycopg.Connection[Any], names: Sequence[str]) -> dict[str, dict[str, Any]]:
-    """Row count and key extremes of each table: cheap (the key's index answers min/max)."""
+def table_fingerprint(
+    conn: psycopg.Connection[Any], names: Sequence[str], known_rows: dict[str, int] | None = None
+) -> dict[str, dict[str, Any]]:
+    """Row count and key extremes of each table: cheap (the key's index answers min/max).
+
+    ``known_rows``: counts the caller knows exactly (a load knows what it copied), not counted again.
+    """
     out: dict[str, dict[str, Any]] = {}
     for name in names:
         key = list(catalog.table(name).primary_key) if name in catalog.table_names() else []
         table = sql.Identifier(name)
-        parts: list[sql.Composable] = [sql.SQL("(SELECT count(*) FROM {})").format(table)]
+        rows = (known_rows or {}).get(name)
+        count = sql.SQL("(SELECT count(*) FROM {})").format(table) if rows is None else sql.Literal(rows)
+        parts: list[sql.Composable] = [count]
         for column in key[:1]:  # ORDER BY + LIMIT, not min(): there is no min(uuid); the key index answers
             col = sql.Identifier(column)
             for direction in (sql.SQL("ASC"), sql.SQL("DESC")):
@@ -704,7 +711,7 @@ def _record_load(conn: psycopg.Connection[Any], snapshot: Snapshot, plan: Plan, 
             manifest_digest,
             json.dumps({t.name: t.rows for t in result.tables}),
             "load",
-            json.dumps(table_fingerprint(conn, plan.table_names)),
+            json.dumps(table_fingerprint(conn, plan.table_names, {t.name: t.rows for t in result.tables})),
         ],
     )
 
