@@ -685,7 +685,8 @@ def table_fingerprint(
             col = sql.Identifier(column)
             for direction in (sql.SQL("ASC"), sql.SQL("DESC")):
                 parts.append(
-                    sql.SQL("(SELECT {}::text FROM {} ORDER BY {} {} LIMIT 1)").format(
+                    # "AS extreme": a bare ORDER BY name would sort the text cast instead of using the index
+                    sql.SQL("(SELECT {}::text AS extreme FROM {} ORDER BY {} {} LIMIT 1)").format(
                         col, table, col, direction
                     )
                 )
