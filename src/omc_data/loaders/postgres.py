@@ -28,6 +28,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -245,6 +246,11 @@ def _batch_rows(entry_rows: int, plan: TablePlan, snapshot: Snapshot) -> int:
     return max(256, min(131_072, BATCH_BYTES // width))
 
 
+def _open_parquet(path: Path) -> pq.ParquetFile:
+    """Page by page through a 1 MB buffer, not whole column chunks: flat memory on wide text tables."""
+    return pq.ParquetFile(path, pre_buffer=False, buffer_size=1 << 20)
+
+
 def _encoded_batches(
     snapshot: Snapshot, plan: TablePlan, stop: threading.Event
 ) -> Iterator[tuple[int, bytes | memoryview]]:
@@ -252,7 +258,7 @@ def _encoded_batches(
     encoder: pgbinary.BatchEncoder | None = None
     batch_rows = _batch_rows(plan.rows, plan, snapshot)
     for path in snapshot.part_paths(plan.name):
-        with pq.ParquetFile(path) as pf:
+        with _open_parquet(path) as pf:
             for batch in pf.iter_batches(batch_size=batch_rows, columns=columns):
                 if stop.is_set():
                     return
@@ -330,7 +336,7 @@ def _copy_text(cur: psycopg.Cursor[Any], snapshot: Snapshot, plan: TablePlan, fr
     batch_rows = _batch_rows(plan.rows, plan, snapshot)
     with cur.copy(stmt) as copy:
         for path in snapshot.part_paths(plan.name):
-            with pq.ParquetFile(path) as pf:
+            with _open_parquet(path) as pf:
                 for batch in pf.iter_batches(batch_size=batch_rows, columns=columns):
                     values = [batch.column(c).to_pylist() for c in columns]
                     for row in zip(*values, strict=True):
@@ -357,12 +363,12 @@ def load(
     rebuild_min_rows: int = REBUILD_MIN_ROWS,
     progress: Progress = NULL_PROGRESS,
     notice: Callable[[str], None] = log.info,
-    before_write: Callable[[], None] | None = None,
+    before_write: Callable[[list[str]], None] | None = None,
 ) -> LoadResult:
     """Replace the snapshot's tables in the target database with the snapshot's rows, atomically.
 
-    ``before_write`` runs once the plan is settled and the lock held, just before the first write
-    (``load --backup`` captures the current contents there).
+    ``before_write(tables)`` runs once the plan is settled and the lock held, just before the first
+    write (``load --backup`` captures the current contents of ``tables`` there, on its own connection).
     """
     started = time.perf_counter()
     with progress.task("verify checksums"):
@@ -413,7 +419,7 @@ def load(
                     details=[str(r) for r in result.referencing],
                 )
             if before_write is not None:
-                before_write()
+                before_write(plan.table_names)
             assert schema is not None
             _write(conn, snapshot, plan, schema, result, rebuild_min_rows, progress, notice)
             conn.commit()
