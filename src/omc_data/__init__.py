@@ -15,6 +15,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from omc_data.api import (
         build_snapshot,
+        capture_snapshot,
+        check_snapshot,
+        database_status,
         diff_snapshots,
         list_snapshots,
         load_snapshot,
@@ -27,6 +30,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "build_snapshot",
+    "capture_snapshot",
+    "check_snapshot",
+    "database_status",
     "diff_snapshots",
     "list_snapshots",
     "load_snapshot",

@@ -11,9 +11,10 @@ print(report.summary())
 from __future__ import annotations
 
 import datetime as dt
+import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from omc_data import defaults
 from omc_data.errors import UsageError
@@ -22,6 +23,7 @@ from omc_data.snapshots.store import Listing, Snapshot, Store, validate_tag
 from omc_data.snapshots.timefmt import parse_timestamp
 
 if TYPE_CHECKING:  # the heavy parts are imported by the functions that need them
+    from omc_data.loaders.capture import CaptureResult
     from omc_data.loaders.postgres import LoadResult
     from omc_data.snapshots.diff import SnapshotDiff
     from omc_data.snapshots.manifest import Manifest
@@ -123,6 +125,7 @@ def load_snapshot(
     cascade: bool = False,
     allow_column_loss: bool = False,
     dry_run: bool = False,
+    backup: bool | None = False,
     wait: bool = False,
     lock_timeout: float = 10.0,
     origin: str = "argument",
@@ -131,14 +134,34 @@ def load_snapshot(
 ) -> LoadResult:
     """Replace the snapshot's tables in database ``db`` in one transaction (all or nothing).
 
-    ``dry_run`` returns the plan (``result.plan``) and changes nothing.
+    ``dry_run`` returns the plan (``result.plan``) and changes nothing. ``backup=True`` first captures
+    the tables the load replaces into ``pre-load-<UTC time>`` (``result.backup``); ``None`` does so
+    only when they hold rows that no stored snapshot has (``needs_backup``), which is the CLI's
+    default; the API's default is no backup (a script decides).
     """
-    from omc_data.loaders import postgres
+    from omc_data.loaders import capture, postgres
     from omc_data.loaders.target import Target
 
-    snapshot = open_store(store).open(tag)
+    the_store = open_store(store)
+    snapshot = the_store.open(tag)
     target = Target(db, origin)
     say = notice or (lambda message: None)
+    taken: list[str] = []
+
+    def before_write(tables: Sequence[str]) -> None:
+        """Runs with the plan settled and the lock held, before the first write."""
+        if backup is False or create_schema:
+            return
+        if backup is None:
+            reason = needs_backup(db, the_store, origin=origin)
+            if reason is None:
+                return
+            say(f"backing up the current contents first: {reason}")
+        name = capture.backup_tag(the_store, dt.datetime.now(dt.UTC))
+        done = capture.capture(the_store, name, target, tables=tables, progress=progress)
+        taken.append(done.tag)
+        say(f"backup: {done.tag} ({done.rows:,} rows; 'omc-data load {done.tag}' puts them back)")
+
     result = postgres.load(
         snapshot,
         target,
@@ -151,8 +174,70 @@ def load_snapshot(
         lock_timeout=lock_timeout,
         progress=progress,
         notice=say,
+        before_write=before_write,
     )
+    result.backup = taken[0] if taken else None
     return result
+
+
+def needs_backup(db: str, store: StoreLike = DEFAULT_STORE, *, origin: str = "argument") -> str | None:
+    """Why the database's dataset tables should be captured before a load replaces them, or None.
+
+    None when they are empty, or unchanged since the load of a snapshot the store still holds
+    (loading that snapshot again restores them); otherwise the reason.
+    """
+    from omc_data.loaders.postgres import database_status
+    from omc_data.loaders.target import Target
+
+    status = database_status(Target(db, origin))
+    if not any(status["tables"].values()):
+        return None
+    last = status["last_load"]
+    if status["state"] == "unchanged" and last and last["kind"] == "load":
+        if open_store(store).exists(last["tag"]):
+            return None
+        return f"it holds snapshot {last['tag']!r}, which is no longer in the store"
+    if status["state"] == "changed":
+        changed = ", ".join(status["changed_tables"])
+        return f"the tables changed since the load of {last['tag'] if last else '?'} ({changed})"
+    return "no load by omc-data is recorded for its rows"
+
+
+def database_status(
+    db: str, *, origin: str = "argument", store: StoreLike = DEFAULT_STORE, deep: bool = False
+) -> dict[str, Any]:
+    """Which snapshot ``db`` holds and whether its dataset tables changed since (``state``).
+
+    ``deep`` compares contents: the tables are captured into a scratch store and diffed with the
+    loaded snapshot, row by row (``changed_rows`` per table). Without the snapshot, the state is
+    ``unknown``.
+    """
+    from omc_data.loaders import capture, postgres
+    from omc_data.loaders.target import Target
+    from omc_data.snapshots import diff as diffing
+
+    target = Target(db, origin)
+    status = postgres.database_status(target)
+    if not deep:
+        return status
+    status["deep"] = True
+    last = status["last_load"]
+    the_store = open_store(store)
+    if not last or last["kind"] != "load" or not the_store.exists(last["tag"]):
+        status["state"], status["changed_tables"] = "unknown", []
+        return status
+    loaded = the_store.open(last["tag"])
+    tables = [t for t in loaded.manifest.tables if t in status["tables"]]
+    with tempfile.TemporaryDirectory(prefix="omc-data-status-") as scratch:
+        now = capture.capture(Store(Path(scratch)), "now", target, tables=tables).snapshot
+        report = diffing.diff(loaded, now, tables=tables)
+        changed = {name: t.to_json() for name, t in report.tables.items() if t.status != "unchanged"}
+    status["state"] = "changed" if changed else "unchanged"
+    status["changed_tables"] = list(changed)
+    status["changed_rows"] = {
+        name: {k: doc.get(k, 0) for k in ("added", "removed", "changed")} for name, doc in changed.items()
+    }
+    return status
 
 
 def check_snapshot(
@@ -170,6 +255,26 @@ def check_snapshot(
 
     snapshot = open_store(store).open(tag)
     return postgres.check(snapshot, Target(db, origin), tables=tables, allow_column_loss=allow_column_loss)
+
+
+def capture_snapshot(
+    tag: str,
+    *,
+    db: str,
+    origin: str = "argument",
+    store: StoreLike = DEFAULT_STORE,
+    tables: Sequence[str] | None = None,
+    progress: Progress = NULL_PROGRESS,
+) -> CaptureResult:
+    """Snapshot database ``db``'s dataset tables as ``tag``, read in one read-only transaction.
+
+    The result's ``snapshot`` is a normal snapshot of kind ``capture``; rule breaks in the rows are
+    warnings in ``report``. ``loaders.capture.backup_tag(store, now)`` names a pre-load backup.
+    """
+    from omc_data.loaders import capture
+    from omc_data.loaders.target import Target
+
+    return capture.capture(open_store(store), tag, Target(db, origin), tables=tables, progress=progress)
 
 
 def diff_snapshots(

@@ -307,3 +307,43 @@ def test_a_compose_service_name_that_does_not_resolve_gets_a_hint_and_no_passwor
         assert "S3CRET-pw" not in run.stdout + run.stderr
         assert "'db' does not resolve from here" in run.stdout + run.stderr
         assert "app@db:5432/app (from POSTGRES_*)" in run.stdout + run.stderr
+
+
+# -- backups and the deep status --------------------------------------------------------------------
+
+
+def test_backup_is_automatic_only_when_the_rows_are_nowhere_else(store: Path, loaded: str) -> None:
+    untouched = cli(store, "load", "b", "--db", loaded, "--json")
+    assert untouched.code == 0, untouched.stderr
+    assert untouched.json()["backup"] is None  # the rows were snapshot a, still in the store
+    with psycopg.connect(loaded, autocommit=True) as conn:
+        conn.execute("UPDATE orders SET status = 'cancelled', filled_quantity = 0, filled_at = NULL")
+        conn.execute("DELETE FROM positions")
+    edited = db_state(loaded)
+    backed = cli(store, "load", "a", "--db", loaded, "--json")
+    assert backed.code == 0, backed.stderr
+    tag = backed.json()["backup"]
+    assert tag is not None and tag.startswith("pre-load-")
+    assert "backing up the current contents first: the tables changed" in backed.stderr
+    # The backup puts the edited rows back, exactly.
+    restored = cli(store, "load", tag, "--db", loaded, "--no-backup")
+    assert restored.code == 0, restored.stderr
+    dataset = {f"public.{t}" for t in manifest_counts(store, "a")}
+    now = db_state(loaded)
+    assert {k: now[k] for k in dataset} == {k: edited[k] for k in dataset}
+    forced = cli(store, "load", "b", "--db", loaded, "--backup", "--json")
+    assert forced.json()["backup"] not in (None, tag)
+    none = cli(store, "load", "a", "--db", loaded, "--no-backup", "--json")
+    assert none.json()["backup"] is None
+
+
+def test_deep_status_sees_an_update_that_counts_and_key_extremes_miss(store: Path, loaded: str) -> None:
+    with psycopg.connect(loaded, autocommit=True) as conn:
+        conn.execute("UPDATE price_data_5min SET last = bid WHERE id = 7")
+    shallow = cli(store, "status", "--db", loaded, "--json").json()
+    assert shallow["state"] == "unchanged"
+    deep = cli(store, "status", "--db", loaded, "--deep", "--json").json()
+    assert deep["state"] == "changed" and deep["changed_tables"] == ["price_data_5min"]
+    assert deep["changed_rows"] == {"price_data_5min": {"added": 0, "removed": 0, "changed": 1}}
+    human = cli(store, "status", "--db", loaded, "--deep")
+    assert "price_data_5min: 0 added, 0 removed, 1 changed" in human.stdout

@@ -146,6 +146,15 @@ def load_cmd(
         bool,
         typer.Option("--dry-run", help="Print the plan (rows, bridges, views, privileges); change nothing."),
     ] = False,
+    backup: Annotated[
+        bool | None,
+        typer.Option(
+            "--backup/--no-backup",
+            help="Capture the tables into pre-load-<UTC time> first. Default: only when they hold rows "
+            "that no stored snapshot has (changed since the last load, or never loaded by omc-data).",
+            show_default=False,
+        ),
+    ] = None,
     wait: WaitOpt = False,
     lock_timeout: LockTimeoutOpt = 10.0,
     json: JsonOpt = False,
@@ -161,7 +170,7 @@ def load_cmd(
       omc-data load v12 --db postgresql://app@localhost:5432/app
       omc-data load v12 --env-file ../backend/.env --dry-run
       omc-data load v12 --tables price_data_5min --json
-      omc-data load v12 --cascade                         # also delete app rows pointing at old users
+      omc-data load v12 --cascade --backup                # also delete app rows pointing at old users
     """
     from omc_data import api
 
@@ -179,6 +188,7 @@ def load_cmd(
             cascade=cascade,
             allow_column_loss=allow_column_loss,
             dry_run=dry_run,
+            backup=backup,
             wait=wait,
             lock_timeout=lock_timeout,
             progress=progress,
@@ -197,6 +207,10 @@ def load_cmd(
         _print_findings(result)
         for name, rows in result.cascaded.items():
             stdout.print(f"deleted by --cascade: {rows:,} rows of {name}", markup=False)
+        if result.backup:
+            stdout.print(
+                f"previous contents saved as {result.backup} (omc-data load {result.backup})", markup=False
+            )
         if result.backup:
             stdout.print(
                 f"backup of the previous contents: {result.backup} ('omc-data load {result.backup}')"
@@ -313,21 +327,30 @@ def clear_cmd(
 
 
 def status_cmd(
-    ctx: typer.Context, db: DbOpt = None, env_file: EnvFileOpt = None, json: JsonOpt = False
+    ctx: typer.Context,
+    db: DbOpt = None,
+    env_file: EnvFileOpt = None,
+    deep: Annotated[
+        bool,
+        typer.Option("--deep", help="Compare the contents with the loaded snapshot (captures them; slower)."),
+    ] = False,
+    json: JsonOpt = False,
 ) -> None:
     """Show which snapshot the database holds, and whether its dataset tables changed since the load.
 
     The state is unchanged, changed (naming the tables) or unknown (no load recorded), from row counts
-    and key extremes recorded at load time.
+    and key extremes recorded at load time; --deep compares every row with the snapshot instead.
 
     \b
-    Example:
+    Examples:
       omc-data status --db postgresql://omc@127.0.0.1:5432/omc --json
+      omc-data status --deep
     """
-    from omc_data.loaders.postgres import database_status
+    from omc_data import api
 
     settings: Settings = ctx.obj
-    status = database_status(resolve_target(db, env_file, settings))
+    target = resolve_target(db, env_file, settings)
+    status = api.database_status(target.conninfo, origin=target.origin, store=settings.store, deep=deep)
     if json:
         emit_json(status)
         return
@@ -344,7 +367,13 @@ def status_cmd(
         stdout.print(f"{status['target']}: no load by omc-data recorded", markup=False)
     state = status["state"]
     changed = f" ({', '.join(status['changed_tables'])})" if status["changed_tables"] else ""
-    stdout.print(f"since then: {state}{changed}", markup=False)
+    how = " (contents compared row by row)" if status.get("deep") else ""
+    stdout.print(f"since then: {state}{changed}{how}", markup=False)
+    for name, rows in status.get("changed_rows", {}).items():
+        stdout.print(
+            f"  {name}: {rows['added']:,} added, {rows['removed']:,} removed, {rows['changed']:,} changed",
+            markup=False,
+        )
     if status["alembic_revision"]:
         stdout.print(f"alembic revision: {status['alembic_revision']}", markup=False)
     table = Table("table", "rows", box=None)

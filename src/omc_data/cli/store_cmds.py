@@ -1,4 +1,4 @@
-"""Store commands: list, show, verify, validate, rm."""
+"""Store commands: list, show, verify, validate, rm, prune."""
 
 from __future__ import annotations
 
@@ -233,9 +233,64 @@ def rm_cmd(
         notice(f"removed {tag} ({path})", settings)
 
 
+def prune_cmd(
+    ctx: typer.Context,
+    keep: Annotated[
+        int, typer.Option("--keep", min=0, help="How many of the newest to keep.", show_default=False)
+    ],
+    backups: Annotated[
+        bool,
+        typer.Option("--backups", help="Prune the pre-load-* captures 'load --backup' makes (required)."),
+    ] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only list what would be removed.")] = False,
+    json: JsonOpt = False,
+) -> None:
+    """Remove old snapshots of one kind; for now the pre-load backups, keeping the newest N.
+
+    Backups are ordered by the creation time in their manifests. Builds, hand-tagged captures and
+    snapshots whose manifest cannot be read are never removed.
+
+    \b
+    Examples:
+      omc-data prune --backups --keep 5 --dry-run     # list what would go
+      omc-data prune --backups --keep 5
+    """
+    from omc_data import api
+    from omc_data.errors import UsageError
+
+    settings: Settings = ctx.obj
+    if not backups:
+        raise UsageError(
+            "prune needs --backups (say what to prune)",
+            hint="omc-data prune --backups --keep N; backups are the only kind so far",
+        )
+    pruned = api.open_store(settings.store).prune_backups(keep, dry_run=dry_run)
+    if json:
+        emit_json(
+            {
+                "dry_run": dry_run,
+                "keep": keep,
+                "removed": [_listing_json(e) for e in pruned.removed],
+                "kept": [e.tag for e in pruned.kept],
+                "unreadable": [{"tag": e.tag, "error": e.error} for e in pruned.unreadable],
+            }
+        )
+        return
+    verb = "would remove" if dry_run else "removed"
+    for e in pruned.removed:
+        doc = _listing_json(e)
+        stdout.print(
+            f"{verb} {e.tag} (created {doc['created_at']}, {human_bytes(doc['bytes'])})", markup=False
+        )
+    for e in pruned.unreadable:
+        notice(f"left {e.tag} alone: {e.error}", settings)
+    notice(f"{verb} {len(pruned.removed)} backups, kept {len(pruned.kept)}", settings)
+
+
 def register(app: typer.Typer) -> None:
     app.command("list")(list_cmd)
     app.command("show")(show_cmd)
     app.command("verify")(verify_cmd)
     app.command("validate")(validate_cmd)
     app.command("rm")(rm_cmd)
+    app.command("prune")(prune_cmd)

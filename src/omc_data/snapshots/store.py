@@ -38,6 +38,9 @@ TAG_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 TMP_PREFIX = ".tmp-"
 TRASH_PREFIX = ".trash-"
 CONTENT_DIRS = ("tables", "raw")
+# Captures that ``load --backup`` takes before it replaces tables: pre-load-YYYYMMDDTHHMMSSZ[-N].
+BACKUP_PREFIX = "pre-load-"
+BACKUP_TAG = re.compile(re.escape(BACKUP_PREFIX) + r"[0-9]{8}T[0-9]{6}Z(?:-[0-9]+)?")
 
 
 def validate_tag(tag: str) -> str:
@@ -55,6 +58,15 @@ class Listing:
     path: Path
     manifest: Manifest | None
     error: str | None = None
+
+
+@dataclass(frozen=True)
+class Pruned:
+    """What ``Store.prune_backups`` removed (or, in a dry run, would remove) and what it kept."""
+
+    removed: list[Listing]  # oldest first
+    kept: list[Listing]  # the newest backups, oldest first
+    unreadable: list[Listing]  # backup-named snapshots whose manifest cannot be read: never touched
 
 
 class Snapshot:
@@ -173,6 +185,30 @@ class Store:
         path.rename(trash)
         shutil.rmtree(trash, ignore_errors=True)
         return path
+
+    def prune_backups(self, keep: int, *, dry_run: bool = False) -> Pruned:
+        """Remove all but the newest ``keep`` backups (captures tagged ``pre-load-...``), by manifest time.
+
+        Only captures whose tag has the exact backup form count: a build or a hand-made tag is never
+        pruned, and neither is a snapshot whose manifest cannot be read (its age is unknown).
+        """
+        if keep < 0:
+            raise ValueError("keep must be 0 or more")
+        backups, unreadable = [], []
+        for entry in self.snapshots():  # oldest first
+            if not BACKUP_TAG.fullmatch(entry.tag):
+                continue
+            if entry.manifest is None:
+                unreadable.append(entry)
+            elif entry.manifest.kind == "capture":
+                backups.append(entry)
+        cut = max(len(backups) - keep, 0)
+        removed, kept = backups[:cut], backups[cut:]
+        if not dry_run:
+            for entry in removed:
+                self.remove(entry.tag)
+                log.info("pruned backup %s", entry.tag)
+        return Pruned(removed, kept, unreadable)
 
     def cleanup(self) -> list[Path]:
         """Delete what dead builds and interrupted removals left behind; live builds are untouched."""
