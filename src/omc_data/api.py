@@ -186,7 +186,7 @@ def needs_backup(db: str, store: StoreLike = DEFAULT_STORE, *, origin: str = "ar
     None when they are empty, or unchanged since the load of a snapshot the store still holds
     (loading that snapshot again restores them); otherwise the reason.
     """
-    from omc_data.loaders.postgres import database_status
+    from omc_data.loaders.records import database_status
     from omc_data.loaders.target import Target
 
     status = database_status(Target(db, origin))
@@ -212,12 +212,12 @@ def database_status(
     loaded snapshot, row by row (``changed_rows`` per table). Without the snapshot, the state is
     ``unknown``.
     """
-    from omc_data.loaders import capture, postgres
+    from omc_data.loaders import capture, records
     from omc_data.loaders.target import Target
     from omc_data.snapshots import diff as diffing
 
     target = Target(db, origin)
-    status = postgres.database_status(target)
+    status = records.database_status(target)
     if not deep:
         return status
     status["deep"] = True

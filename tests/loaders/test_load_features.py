@@ -16,7 +16,7 @@ from test_load import counts, db_state, manifest_counts, snap
 
 import omc_data
 from omc_data.errors import DatabaseError, SchemaMismatchError
-from omc_data.loaders import postgres
+from omc_data.loaders import postgres, session
 from omc_data.loaders.target import Target
 from snaptools import Run, run_cli
 
@@ -170,13 +170,13 @@ def test_referencing_rows_are_counted_through_cascades_and_deleted_only_with_cas
 def test_a_second_load_names_the_holder_and_wait_queues_behind_it(store: Path, loaded: str) -> None:
     with psycopg.connect(loaded, autocommit=True) as holder:
         holder.execute("SET application_name = 'omc-data load other'")
-        holder.execute("SELECT pg_advisory_lock(%s)", [postgres.LOCK_KEY])
+        holder.execute("SELECT pg_advisory_lock(%s)", [session.LOCK_KEY])
         pid = holder.info.backend_pid
         run = cli(store, "load", "b", "--db", loaded)
         assert run.code == 1
         assert f"pid {pid} (omc-data load other" in run.stderr and "--wait" in run.stderr
         threading.Timer(
-            1.0, lambda: holder.execute("SELECT pg_advisory_unlock(%s)", [postgres.LOCK_KEY])
+            1.0, lambda: holder.execute("SELECT pg_advisory_unlock(%s)", [session.LOCK_KEY])
         ).start()
         started = time.monotonic()
         waited = cli(store, "load", "b", "--db", loaded, "--wait")

@@ -27,19 +27,18 @@ from typing import Any, LiteralString
 
 import psycopg
 from psycopg import pq, sql
-from psycopg.conninfo import conninfo_to_dict
 
 from omc_data import catalog
 from omc_data.catalog import Column, Table
 from omc_data.errors import (
-    ConnectionFailedError,
     DatabaseError,
     SchemaMismatchError,
     SnapshotExistsError,
     UsageError,
 )
-from omc_data.loaders.copyout import CopyFailed, copy_batches, first_line, select_expression
-from omc_data.loaders.target import Target, normalize_url
+from omc_data.loaders.copyout import CopyFailed, copy_batches, select_expression
+from omc_data.loaders.session import connect, first_line, scrub
+from omc_data.loaders.target import Target
 from omc_data.progress import NULL_PROGRESS, Progress, Task
 from omc_data.snapshots.manifest import TableEntry
 from omc_data.snapshots.store import BACKUP_PREFIX, TMP_PREFIX, Snapshot, Store, validate_tag
@@ -146,15 +145,9 @@ def capture(
         raise SnapshotExistsError(tag, store.root)
     wanted = chosen_tables(tables)
     started = time.perf_counter()
+    conn = connect(target, purpose="omc-data capture")
     try:
-        conn = psycopg.connect(target.dsn, autocommit=True, connect_timeout=10)
-    except psycopg.OperationalError as exc:
-        raise ConnectionFailedError(
-            f"cannot connect to {target.describe()}: {_reason(exc, target.dsn)}",
-            hint="is the server running, and are the user and database right?",
-        ) from exc
-    try:
-        conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         return capture_from(
             conn, store, tag, target=target, tables=wanted, progress=progress, started=started
         )
@@ -443,7 +436,7 @@ def _copy_table(
         raise _database_error(exc, target, f"reading {name} from", table=name) from exc
     except CopyFailed as exc:
         raise DatabaseError(
-            f"reading {name} from {target.masked} failed: {_scrub(str(exc), target.dsn)}",
+            f"reading {name} from {target.masked} failed: {scrub(str(exc), target.dsn)}",
             hint="nothing was published; check the server log, or capture the other tables with --tables",
             table=name,
         ) from exc
@@ -454,24 +447,10 @@ def _copy_table(
 # --- messages --------------------------------------------------------------------------------------------
 
 
-def _scrub(text: str, dsn: str) -> str:
-    """``text`` without the password of ``dsn`` (libpq does not echo it, but never trust a message)."""
-    try:
-        password = conninfo_to_dict(normalize_url(dsn)).get("password")
-    except psycopg.Error:
-        return text
-    return text.replace(str(password), "***") if password else text
-
-
-def _reason(exc: psycopg.Error, dsn: str) -> str:
-    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
-    return _scrub(lines[-1] if lines else type(exc).__name__, dsn)
-
-
 def _database_error(
     exc: psycopg.Error, target: Target, doing: str, *, table: str | None = None
 ) -> DatabaseError:
-    reason = _scrub(first_line(str(exc)) if str(exc).strip() else type(exc).__name__, target.dsn)
+    reason = scrub(first_line(exc), target.dsn)
     if isinstance(exc, psycopg.errors.InsufficientPrivilege):
         hint = "grant SELECT on the dataset tables to this user"
     elif isinstance(exc, psycopg.OperationalError):

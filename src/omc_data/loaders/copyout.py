@@ -35,6 +35,7 @@ from psycopg import pq, sql
 
 from omc_data.catalog import Column, Table
 from omc_data.errors import DatabaseError, SchemaMismatchError
+from omc_data.loaders.session import first_line
 from omc_data.snapshots.arrowschema import arrow_schema, arrow_type
 
 BATCH_ROWS = 64 * 1024
@@ -294,8 +295,3 @@ class _CopyReader:
                 failed = first_line(result.error_message)
         if failed is not None:
             raise CopyFailed(failed)
-
-
-def first_line(message: bytes | str) -> str:
-    text = message.decode("utf-8", "replace") if isinstance(message, bytes) else message
-    return next((line.strip() for line in text.strip().splitlines() if line.strip()), "unknown error")

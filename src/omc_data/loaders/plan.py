@@ -175,7 +175,8 @@ def _type_blocker(table: str, col: TargetColumn, snap_type: PgType, stats: dict[
     return None
 
 
-def _empty_with(schema: TargetSchema, table: TargetTable) -> str:
+def empty_with(schema: TargetSchema, table: TargetTable) -> str:
+    """DELETE for tables other tables reference (TRUNCATE would refuse), TRUNCATE for the rest."""
     if schema.referenced(table.name) or "TRUNCATE" not in table.privileges or table.partitioned:
         return "DELETE"
     return "TRUNCATE"
@@ -286,7 +287,7 @@ def _table_plan(
         rows=entry.rows,
         columns=order_columns(specs) if binary else specs,
         binary=binary,
-        empty_with=_empty_with(schema, target),
+        empty_with=empty_with(schema, target),
         sequences=sequences,
         dropped=dropped,
     )

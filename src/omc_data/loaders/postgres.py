@@ -20,8 +20,6 @@ The COPY streams Parquet batch by batch: a reader thread decodes and encodes the
 
 from __future__ import annotations
 
-import datetime as dt
-import json
 import logging
 import queue
 import threading
@@ -33,25 +31,30 @@ from typing import Any
 
 import psycopg
 import pyarrow.parquet as pq
-from psycopg import errors as pg_errors
 from psycopg import sql
 
 from omc_data import catalog
-from omc_data.errors import ConnectionFailedError, DatabaseError, SchemaMismatchError
-from omc_data.loaders import indexes, introspect, pgbinary, references
+from omc_data.errors import DatabaseError, SchemaMismatchError
+from omc_data.loaders import indexes, introspect, pgbinary, records, references
 from omc_data.loaders.ddl import schema_ddl
-from omc_data.loaders.plan import Plan, TablePlan, make_plan, replaced_tables
+from omc_data.loaders.plan import Plan, TablePlan, empty_with, make_plan, replaced_tables
+from omc_data.loaders.session import (
+    NOTHING_CHANGED,
+    connect,
+    existing_tables,
+    explain,
+    set_lock_timeout,
+    take_lock,
+)
 from omc_data.loaders.target import Target
 from omc_data.progress import NULL_PROGRESS, Progress
 from omc_data.snapshots.store import Snapshot
 
 log = logging.getLogger(__name__)
 
-LOCK_KEY = 0x6F6D635F64617461  # "omc_data" as a bigint: one load at a time per database
 BATCH_BYTES = 8 * 1024 * 1024  # encoded bytes per COPY batch: bounds memory for wide text tables
 REBUILD_MIN_ROWS = 50_000  # below this, maintaining the indexes during the COPY is cheaper
 LOCK_TIMEOUT_S = 10.0
-_NOTHING_CHANGED = "nothing was changed"
 
 
 @dataclass(frozen=True)
@@ -120,117 +123,6 @@ class LoadResult:
         doc["cascade_deleted"] = self.cascaded
         doc["backup"] = self.backup
         return doc
-
-
-def connect(target: Target, *, purpose: str = "omc-data") -> psycopg.Connection[tuple[Any, ...]]:
-    """Open a connection with the session settings every loader statement relies on."""
-    try:
-        conn = psycopg.connect(
-            target.dsn, autocommit=False, connect_timeout=10, application_name=purpose[:63]
-        )
-    except psycopg.OperationalError as exc:
-        raise ConnectionFailedError(
-            f"cannot connect to {target.describe()}: {_first_line(exc, last=True)}",
-            hint=_connect_hint(target, exc),
-        ) from exc
-    conn.execute("SET TimeZone = 'UTC'")
-    conn.execute("SET client_encoding = 'UTF8'")
-    conn.commit()
-    return conn
-
-
-def _first_line(exc: BaseException, *, last: bool = False) -> str:
-    lines = [line for line in str(exc).strip().splitlines() if line.strip()]
-    if not lines:
-        return type(exc).__name__
-    return lines[-1] if last else lines[0]
-
-
-def _connect_hint(target: Target, exc: BaseException) -> str:
-    text = str(exc).lower()
-    if any(
-        s in text for s in ("could not translate host name", "failed to resolve host", "name or service not")
-    ):
-        host = target.host or "the host"
-        return (
-            f"{host!r} does not resolve from here; a docker-compose service name (POSTGRES_SERVER=db) "
-            "only resolves inside compose: use localhost and the published port, or pass --db"
-        )
-    if "password authentication failed" in text:
-        return "check the user and password (DATABASE_URL, POSTGRES_USER/POSTGRES_PASSWORD or --db)"
-    return "is the server running? 'omc-data db up' starts a local one"
-
-
-def existing_tables(conn: psycopg.Connection[Any], names: Sequence[str]) -> set[str]:
-    rows = conn.execute(
-        "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-        "WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') AND c.relname = ANY(%s)",
-        [list(names)],
-    ).fetchall()
-    return {r[0] for r in rows}
-
-
-# --- locks -------------------------------------------------------------------------------------------
-
-
-def _lock_holders(target: Target, conn_pid: int | None = None) -> str:
-    """Who holds omc-data's advisory lock: 'pid 123 (omc-data load v11, user app, since 12:00:01Z)'."""
-    query = """
-        SELECT a.pid, coalesce(nullif(a.application_name, ''), 'no application name'), a.usename,
-               coalesce(a.xact_start, a.backend_start)
-        FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-        WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
-          AND l.classid = %s AND l.objid = %s AND l.database = (SELECT oid FROM pg_database
-                                                               WHERE datname = current_database())
-    """
-    return _describe_sessions(target, query, [LOCK_KEY >> 32, LOCK_KEY & 0xFFFFFFFF])
-
-
-def _table_lock_holders(target: Target, tables: Sequence[str]) -> str:
-    query = """
-        SELECT DISTINCT a.pid, coalesce(nullif(a.application_name, ''), 'no application name'), a.usename,
-               coalesce(a.xact_start, a.backend_start), a.state, left(a.query, 80)
-        FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-        WHERE l.locktype = 'relation' AND l.granted AND a.pid <> pg_backend_pid()
-          AND l.relation IN (SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-                             WHERE n.nspname = current_schema() AND c.relname = ANY(%s))
-    """
-    return _describe_sessions(target, query, [list(tables)])
-
-
-def _describe_sessions(target: Target, query: str, params: list[Any]) -> str:
-    try:
-        with psycopg.connect(target.dsn, connect_timeout=5, autocommit=True) as other:
-            rows = other.execute(query, params).fetchall()
-    except psycopg.Error:
-        return "unknown sessions"
-    if not rows:
-        return "a session that has since finished"
-    parts = []
-    for row in rows[:5]:
-        pid, app, user, since = row[:4]
-        text = f"pid {pid} ({app}, user {user}, since {since.astimezone(dt.UTC):%H:%M:%SZ}"
-        if len(row) > 4:
-            text += f", {row[4]}: {' '.join(str(row[5]).split())}"
-        parts.append(text + ")")
-    return "; ".join(parts) + (f" and {len(rows) - 5} more" if len(rows) > 5 else "")
-
-
-def _take_lock(
-    conn: psycopg.Connection[Any], target: Target, *, wait: bool, on_wait: Callable[[str], None]
-) -> None:
-    got = conn.execute("SELECT pg_try_advisory_xact_lock(%s)", [LOCK_KEY]).fetchone()
-    if got and got[0]:
-        return
-    holders = _lock_holders(target)
-    if not wait:
-        raise DatabaseError(
-            f"another omc-data load is running on {target.masked}: {holders}",
-            hint="wait for it to finish, or pass --wait to queue behind it",
-        )
-    on_wait(f"waiting for the load held by {holders}")
-    conn.execute("SET LOCAL lock_timeout = 0")
-    conn.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK_KEY])
 
 
 # --- COPY --------------------------------------------------------------------------------------------
@@ -385,10 +277,8 @@ def load(
             if dry_run and not create_schema:  # with create_schema, the DDL runs and is rolled back
                 conn.execute("SET TRANSACTION READ ONLY")
             if not dry_run:
-                _take_lock(conn, target, wait=wait, on_wait=notice)
-            conn.execute(
-                sql.SQL("SET LOCAL lock_timeout = {}").format(sql.Literal(f"{int(lock_timeout * 1000)}ms"))
-            )
+                take_lock(conn, target, wait=wait, on_wait=notice)
+            set_lock_timeout(conn, lock_timeout)
             if create_schema:
                 _create_schema(conn, target, snapshot, dry_run=dry_run)
             plan = _plan(conn, snapshot, tables, allow_column_loss)
@@ -398,7 +288,7 @@ def load(
                 raise SchemaMismatchError(
                     f"cannot load {snapshot.tag!r} into {target.masked}: {first.what}"
                     + (f" (and {more} more blocking difference{'s' if more > 1 else ''})" if more else ""),
-                    hint=f"{first.way_out}; {_NOTHING_CHANGED}",
+                    hint=f"{first.way_out}; {NOTHING_CHANGED}",
                     table=first.table,
                     details=[str(b) for b in plan.blockers] if more else [],
                 )
@@ -414,7 +304,7 @@ def load(
                 where = ", ".join(f"{r.rows:,} in {r.table}" for r in result.referencing)
                 raise DatabaseError(
                     f"rows in other tables reference the rows this load replaces: {where}",
-                    hint=f"{_NOTHING_CHANGED}; pass --cascade to delete exactly those rows "
+                    hint=f"{NOTHING_CHANGED}; pass --cascade to delete exactly those rows "
                     "(and --backup to keep a copy)",
                     details=[str(r) for r in result.referencing],
                 )
@@ -426,7 +316,7 @@ def load(
         except BaseException as exc:
             conn.rollback()
             if isinstance(exc, psycopg.Error):
-                raise _explain(exc, f"loading {snapshot.tag!r} into", target, plan_tables(result)) from exc
+                raise explain(exc, f"loading {snapshot.tag!r} into", target, plan_tables(result)) from exc
             raise
     result.seconds = time.perf_counter() - started
     return result
@@ -527,7 +417,9 @@ def _write(
     with progress.task("analyze"):
         for t in plan.tables:
             conn.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(t.name)))
-    _record_load(conn, snapshot, plan, result)
+    manifest_sha256 = (snapshot.path / "manifest.json.sha256").read_text().split()[0]
+    loaded = {t.name: t.rows for t in result.tables}
+    records.record(conn, kind="load", tag=snapshot.tag, manifest_sha256=manifest_sha256, rows=loaded)
 
 
 def _restart_sequences(conn: psycopg.Connection[Any], plans: Sequence[TablePlan]) -> None:
@@ -596,10 +488,8 @@ def clear(
             if dry_run:
                 conn.execute("SET TRANSACTION READ ONLY")
             else:
-                _take_lock(conn, target, wait=wait, on_wait=notice)
-            conn.execute(
-                sql.SQL("SET LOCAL lock_timeout = {}").format(sql.Literal(f"{int(lock_timeout * 1000)}ms"))
-            )
+                take_lock(conn, target, wait=wait, on_wait=notice)
+            set_lock_timeout(conn, lock_timeout)
             wanted = set(catalog.table_names() if tables is None else tables)
             for t in catalog.current():  # dataset children go with their parents
                 if any(fk.ref_table in wanted for fk in t.foreign_keys):
@@ -618,199 +508,26 @@ def clear(
                 where = ", ".join(f"{r.rows:,} in {r.table}" for r in found)
                 raise DatabaseError(
                     f"rows in other tables reference the rows clear would delete: {where}",
-                    hint=f"{_NOTHING_CHANGED}; pass --cascade to delete exactly those rows too",
+                    hint=f"{NOTHING_CHANGED}; pass --cascade to delete exactly those rows too",
                     details=[str(r) for r in found],
                 )
             for name in reversed(names):
                 references.delete_referencing(conn, found, name, result.cascaded)
-                table = schema.tables[name]
                 verb = (
                     "TRUNCATE {}"
-                    if not schema.referenced(name) and "TRUNCATE" in table.privileges
+                    if empty_with(schema, schema.tables[name]) == "TRUNCATE"
                     else "DELETE FROM {}"
                 )
                 conn.execute(sql.SQL(verb).format(sql.Identifier(name)))
             for view in (v.name for v in schema.views if v.populated):
                 conn.execute(sql.SQL("REFRESH MATERIALIZED VIEW {}").format(sql.SQL(view)))
                 result.refreshed.append(view)
-            for stmt in _RECORD_DDL:
-                conn.execute(stmt)
-            conn.execute(
-                _INSERT_LOAD,
-                [
-                    "",
-                    catalog.fingerprint(),
-                    "",
-                    json.dumps(counts),
-                    "clear",
-                    json.dumps(table_fingerprint(conn, names)),
-                ],
-            )
+            records.record(conn, kind="clear", tag="", manifest_sha256="", rows=dict.fromkeys(names, 0))
             conn.commit()
         except BaseException as exc:
             conn.rollback()
             if isinstance(exc, psycopg.Error):
-                raise _explain(exc, "clearing", target, list(catalog.table_names())) from exc
+                raise explain(exc, "clearing", target, list(catalog.table_names())) from exc
             raise
     result.seconds = time.perf_counter() - started
     return result
-
-
-# --- the record of loads, and status -----------------------------------------------------------------
-
-_RECORD_DDL = [
-    "CREATE SCHEMA IF NOT EXISTS omc_data",
-    "CREATE TABLE IF NOT EXISTS omc_data.loads ("
-    " id bigserial PRIMARY KEY, tag text NOT NULL, loaded_at timestamptz NOT NULL DEFAULT now(),"
-    " loaded_by text NOT NULL DEFAULT current_user, catalog_fingerprint text NOT NULL,"
-    " manifest_sha256 text NOT NULL, tables jsonb NOT NULL)",
-    "ALTER TABLE omc_data.loads ADD COLUMN IF NOT EXISTS kind text NOT NULL DEFAULT 'load'",
-    "ALTER TABLE omc_data.loads ADD COLUMN IF NOT EXISTS fingerprint jsonb",
-]
-_INSERT_LOAD = (
-    "INSERT INTO omc_data.loads (tag, catalog_fingerprint, manifest_sha256, tables, kind, fingerprint)"
-    " VALUES (%s, %s, %s, %s, %s, %s)"
-)
-
-
-def table_fingerprint(
-    conn: psycopg.Connection[Any], names: Sequence[str], known_rows: dict[str, int] | None = None
-) -> dict[str, dict[str, Any]]:
-    """Row count and key extremes of each table: cheap (the key's index answers min/max).
-
-    ``known_rows``: counts the caller knows exactly (a load knows what it copied), not counted again.
-    """
-    out: dict[str, dict[str, Any]] = {}
-    for name in names:
-        key = list(catalog.table(name).primary_key) if name in catalog.table_names() else []
-        table = sql.Identifier(name)
-        rows = (known_rows or {}).get(name)
-        count = sql.SQL("(SELECT count(*) FROM {})").format(table) if rows is None else sql.Literal(rows)
-        parts: list[sql.Composable] = [count]
-        for column in key[:1]:  # ORDER BY + LIMIT, not min(): there is no min(uuid); the key index answers
-            col = sql.Identifier(column)
-            for direction in (sql.SQL("ASC"), sql.SQL("DESC")):
-                parts.append(
-                    # "AS extreme": a bare ORDER BY name would sort the text cast instead of using the index
-                    sql.SQL("(SELECT {}::text AS extreme FROM {} ORDER BY {} {} LIMIT 1)").format(
-                        col, table, col, direction
-                    )
-                )
-        row = conn.execute(sql.SQL("SELECT {}").format(sql.SQL(", ").join(parts))).fetchone()
-        assert row is not None
-        out[name] = {
-            "rows": int(row[0]),
-            "key_min": row[1] if key else None,
-            "key_max": row[2] if key else None,
-        }
-    return out
-
-
-def _record_load(conn: psycopg.Connection[Any], snapshot: Snapshot, plan: Plan, result: LoadResult) -> None:
-    for stmt in _RECORD_DDL:
-        conn.execute(stmt)
-    manifest_digest = (snapshot.path / "manifest.json.sha256").read_text().split()[0]
-    conn.execute(
-        _INSERT_LOAD,
-        [
-            snapshot.tag,
-            snapshot.manifest.catalog_fingerprint,
-            manifest_digest,
-            json.dumps({t.name: t.rows for t in result.tables}),
-            "load",
-            json.dumps(table_fingerprint(conn, plan.table_names, {t.name: t.rows for t in result.tables})),
-        ],
-    )
-
-
-def database_status(target: Target) -> dict[str, Any]:
-    """What the database holds now, and whether its dataset tables changed since the last load."""
-    with connect(target, purpose="omc-data status") as conn:
-        conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-        present = existing_tables(conn, catalog.table_names())
-        names = catalog.load_order(present)
-        now = table_fingerprint(conn, names)
-        last = None
-        has_log = conn.execute("SELECT to_regclass('omc_data.loads') IS NOT NULL").fetchone()
-        if has_log and has_log[0]:
-            columns = {
-                r[0]
-                for r in conn.execute(
-                    "SELECT attname FROM pg_attribute"
-                    " WHERE attrelid = 'omc_data.loads'::regclass AND attnum > 0"
-                ).fetchall()
-            }
-            fingerprint = sql.SQL("fingerprint" if "fingerprint" in columns else "NULL::jsonb")
-            kind = sql.SQL("kind" if "kind" in columns else "'load'")
-            row = conn.execute(
-                sql.SQL(
-                    "SELECT tag, loaded_at, loaded_by, tables, {}, {}"
-                    " FROM omc_data.loads ORDER BY id DESC LIMIT 1"
-                ).format(fingerprint, kind)
-            ).fetchone()
-            if row:
-                last = {
-                    "tag": row[0],
-                    "kind": row[5],
-                    "loaded_at": row[1].astimezone(dt.UTC).isoformat().replace("+00:00", "Z"),
-                    "loaded_by": row[2],
-                    "tables": row[3],
-                    "fingerprint": row[4],
-                }
-        revision = introspect.alembic_revision(conn)
-        conn.rollback()
-    state, changed = _compare_fingerprints(last.get("fingerprint") if last else None, now)
-    if last is not None:
-        last.pop("fingerprint")
-    return {
-        "target": target.masked,
-        "tables": {name: fp["rows"] for name, fp in now.items()},
-        "last_load": last,
-        "alembic_revision": revision,
-        "state": state,
-        "changed_tables": changed,
-    }
-
-
-def _compare_fingerprints(
-    recorded: dict[str, dict[str, Any]] | None, now: dict[str, dict[str, Any]]
-) -> tuple[str, list[str]]:
-    """unchanged | changed (with the tables) | unknown (no load recorded with a fingerprint)."""
-    if not recorded:
-        return "unknown", []
-    changed = [name for name, fp in recorded.items() if now.get(name) != fp]
-    return ("changed" if changed else "unchanged"), changed
-
-
-# --- errors ------------------------------------------------------------------------------------------
-
-
-def _explain(exc: psycopg.Error, doing: str, target: Target, tables: Sequence[str]) -> DatabaseError:
-    """A psycopg error as a one-line DatabaseError that says nothing changed, and what to do."""
-    if isinstance(exc, pg_errors.LockNotAvailable):
-        return DatabaseError(
-            f"{doing} {target.masked} timed out waiting for locks held by "
-            f"{_table_lock_holders(target, tables)}",
-            hint=f"{_NOTHING_CHANGED}; end those sessions (stop the app, or close idle transactions) "
-            "and retry, or raise --lock-timeout",
-        )
-    diag = getattr(exc, "diag", None)
-    table = getattr(diag, "table_name", None) if diag else None
-    constraint = getattr(diag, "constraint_name", None) if diag else None
-    if isinstance(exc, pg_errors.ForeignKeyViolation):
-        way_out = (
-            "the snapshot's rows point at rows the target lacks, or a row outside the dataset blocks the "
-            "change: load the parent tables too (--tables), or see 'omc-data load --dry-run'"
-        )
-    elif isinstance(exc, pg_errors.IntegrityError):
-        way_out = (
-            f"the target enforces a rule ({constraint or 'a constraint'} on {table or 'a table'}) that the "
-            "snapshot's rows break: relax it, or load a snapshot that obeys it"
-        )
-    else:
-        way_out = "'omc-data check TAG' compares a snapshot with the target's schema"
-    return DatabaseError(
-        f"{doing} {target.masked} failed: {_first_line(exc)}",
-        hint=f"{_NOTHING_CHANGED}; {way_out}",
-        table=table,
-    )
