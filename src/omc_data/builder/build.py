@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.metadata
 import logging
 from dataclasses import dataclass
 
@@ -13,6 +12,7 @@ from omc_data.builder.generators.world import World
 from omc_data.errors import ValidationError
 from omc_data.progress import NULL_PROGRESS, Progress
 from omc_data.snapshots.manifest import Manifest
+from omc_data.snapshots.provenance import library_versions, omc_data_version
 from omc_data.snapshots.store import Store
 from omc_data.snapshots.timefmt import format_timestamp
 from omc_data.snapshots.validate import BLOCKING, run_checks
@@ -23,23 +23,6 @@ log = logging.getLogger(__name__)
 # The libraries whose versions shape the bytes of a snapshot.
 SHAPING_LIBRARIES = ("pyarrow", "numpy", "faker", "polars", "duckdb", "bcrypt")
 SOURCES = ("coinspot", "defillama", "cryptopanic")
-
-
-def library_versions() -> dict[str, str]:
-    out = {}
-    for name in SHAPING_LIBRARIES:
-        try:
-            out[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            continue
-    return out
-
-
-def omc_data_version() -> str:
-    try:
-        return importlib.metadata.version("omc-data")
-    except importlib.metadata.PackageNotFoundError:  # pragma: no cover - running from a bare checkout
-        return "0+unknown"
 
 
 @dataclass(frozen=True)
@@ -79,7 +62,7 @@ def build(store: Store, request: BuildRequest, *, progress: Progress = NULL_PROG
         sources = {name: {"outcome": "synthetic"} for name in SOURCES}
         return writer.publish(
             inputs=inputs,
-            libraries=library_versions(),
+            libraries=library_versions(SHAPING_LIBRARIES),
             omc_data_version=omc_data_version(),
             sources=sources,
             validation=report.to_json(),

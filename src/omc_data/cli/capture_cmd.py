@@ -2,33 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from omc_data.cli.load_cmd import resolve_target
+from omc_data.cli.load_cmd import DbOpt, EnvFileOpt, JsonOpt, parse_tables, resolve_target
 from omc_data.cli.output import CliProgress, Settings, emit_json, notice, stdout, warn
-
-DbOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--db",
-        help="Database URL to read [else DATABASE_URL, else POSTGRES_*, "
-        "else the local server of 'omc-data db up']",
-        show_default=False,
-    ),
-]
-EnvFileOpt = Annotated[
-    Path | None,
-    typer.Option("--env-file", help="Read DATABASE_URL / POSTGRES_* from this file (a backend .env)."),
-]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
-
-
-def _tables(value: str | None) -> list[str] | None:
-    return [t.strip() for t in value.split(",") if t.strip()] if value is not None else None
 
 
 def capture_cmd(
@@ -69,7 +49,7 @@ def capture_cmd(
             db=target.conninfo,
             origin=target.origin,
             store=settings.store,
-            tables=_tables(tables),
+            tables=parse_tables(tables),
             progress=progress,
         )
     if json:

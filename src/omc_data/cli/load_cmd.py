@@ -61,7 +61,8 @@ def resolve_target(db: str | None, env_file: Path | None, settings: Settings) ->
     return Target(state.url(), "local server")
 
 
-def _tables(value: str | None) -> list[str] | None:
+def parse_tables(value: str | None) -> list[str] | None:
+    """``--tables a,b`` as a list; None (every table) when the option is absent."""
     return [t.strip() for t in value.split(",") if t.strip()] if value else None
 
 
@@ -184,7 +185,7 @@ def load_cmd(
             origin=target.origin,
             store=settings.store,
             create_schema=create_schema,
-            tables=_tables(tables),
+            tables=parse_tables(tables),
             cascade=cascade,
             allow_column_loss=allow_column_loss,
             dry_run=dry_run,
@@ -251,7 +252,7 @@ def check_cmd(
         db=target.conninfo,
         origin=target.origin,
         store=settings.store,
-        tables=_tables(tables),
+        tables=parse_tables(tables),
         allow_column_loss=allow_column_loss,
     )
     blockers = result.plan.blockers if result.plan else []
@@ -306,7 +307,7 @@ def clear_cmd(
     target = resolve_target(db, env_file, settings)
     result = postgres.clear(
         target,
-        tables=_tables(tables),
+        tables=parse_tables(tables),
         cascade=cascade,
         dry_run=dry_run,
         wait=wait,

@@ -17,7 +17,6 @@ names the database without its password.
 from __future__ import annotations
 
 import datetime as dt
-import importlib.metadata
 import logging
 import re
 import time
@@ -41,6 +40,7 @@ from omc_data.loaders.session import connect, first_line, scrub
 from omc_data.loaders.target import Target
 from omc_data.progress import NULL_PROGRESS, Progress, Task
 from omc_data.snapshots.manifest import TableEntry
+from omc_data.snapshots.provenance import library_versions, omc_data_version
 from omc_data.snapshots.store import BACKUP_PREFIX, TMP_PREFIX, Snapshot, Store, validate_tag
 from omc_data.snapshots.timefmt import format_timestamp
 from omc_data.snapshots.validate import WARNING, CheckResult, Report, run_checks
@@ -215,7 +215,7 @@ def capture_from(
         rows = sum(t.rows for t in captured)
         writer.publish(
             inputs=_inputs(facts, target, captured),
-            libraries=library_versions(),
+            libraries=library_versions(SHAPING_LIBRARIES),
             omc_data_version=omc_data_version(),
             sources={
                 "postgres": {
@@ -231,23 +231,6 @@ def capture_from(
     for c in report.warnings:
         log.info("warning: %s: %s: %s rows (captured rows are kept as they are)", c.table, c.name, c.failures)
     return CaptureResult(store.open(tag), target.masked, captured, report, time.perf_counter() - started)
-
-
-def library_versions() -> dict[str, str]:
-    out = {}
-    for name in SHAPING_LIBRARIES:
-        try:
-            out[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            continue
-    return out
-
-
-def omc_data_version() -> str:
-    try:
-        return importlib.metadata.version("omc-data")
-    except importlib.metadata.PackageNotFoundError:  # pragma: no cover - running from a bare checkout
-        return "0+unknown"
 
 
 # --- the database side --------------------------------------------------------------------------------
