@@ -83,7 +83,8 @@ LockTimeoutOpt = Annotated[
     typer.Option(
         "--lock-timeout",
         metavar="SECONDS",
-        help="Give up (changing nothing) when the app holds the tables' locks longer than this.",
+        min=0,
+        help="Give up (changing nothing) when the app holds the tables' locks longer than this; 0 waits.",
     ),
 ]
 ColumnLossOpt = Annotated[
