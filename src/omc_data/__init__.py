@@ -27,6 +27,7 @@ if TYPE_CHECKING:
         validate_snapshot,
         verify_snapshot,
     )
+    from omc_data.testing.seed import seed_all_async
 
 __all__ = [
     "build_snapshot",
@@ -39,12 +40,17 @@ __all__ = [
     "open_snapshot",
     "open_store",
     "remove_snapshot",
+    "seed_all_async",
     "validate_snapshot",
     "verify_snapshot",
 ]
 
 
 def __getattr__(name: str) -> Any:
+    if name == "seed_all_async":  # test data through a SQLAlchemy Session (omc_data.testing)
+        from omc_data.testing import seed
+
+        return seed.seed_all_async
     if name in __all__:
         from omc_data import api
 
