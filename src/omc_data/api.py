@@ -277,19 +277,67 @@ def capture_snapshot(
     return capture.capture(open_store(store), tag, Target(db, origin), tables=tables, progress=progress)
 
 
+DB_SIDE = "@db"  # a live database in place of a tag: outside the tag grammar, so it never clashes
+
+
 def diff_snapshots(
     a: str,
     b: str,
     *,
     store: StoreLike = DEFAULT_STORE,
     tables: Sequence[str] | None = None,
+    rows: int = 0,
+    db: str | None = None,
+    origin: str = "argument",
+    threads: int | None = None,
+    memory_limit: str | None = None,
     progress: Progress = NULL_PROGRESS,
 ) -> SnapshotDiff:
-    """What changed from snapshot ``a`` to snapshot ``b``, table by table."""
+    """What changed from snapshot ``a`` to snapshot ``b``, table by table.
+
+    Either side may be ``"@db"``: the dataset tables of database ``db`` (those the other side holds,
+    or ``tables``), read in one REPEATABLE READ, READ ONLY transaction into a temporary snapshot that is
+    removed afterwards; nothing is written to the database. ``rows``: sample rows of each kind per
+    changed table. ``threads``/``memory_limit``: DuckDB's settings for the comparison.
+    """
     from omc_data.snapshots import diff as diffing
 
     s = open_store(store)
-    return diffing.diff(s.open(a), s.open(b), tables=tables, progress=progress)
+    if DB_SIDE not in (a, b):
+        return diffing.diff(
+            s.open(a),
+            s.open(b),
+            tables=tables,
+            rows=rows,
+            threads=threads,
+            memory_limit=memory_limit,
+            progress=progress,
+        )
+    from omc_data.loaders import capture
+    from omc_data.loaders.target import Target
+
+    if a == b:
+        raise UsageError("both sides are @db", hint="compare the database with a snapshot: diff v12 @db")
+    if db is None:
+        raise UsageError("@db needs a database", hint="pass db=postgresql://user@host/dbname")
+    target = Target(db, origin)
+    other = s.open(b if a == DB_SIDE else a)
+    wanted = list(tables) if tables is not None else list(other.manifest.tables)
+    label = f"{DB_SIDE} ({target.masked})"
+    with tempfile.TemporaryDirectory(prefix="omc-data-diff-") as scratch:
+        live = capture.capture(Store(Path(scratch)), "db", target, tables=wanted, progress=progress).snapshot
+        sa, sb = (live, other) if a == DB_SIDE else (other, live)
+        labels = (label, other.tag) if a == DB_SIDE else (other.tag, label)
+        return diffing.diff(
+            sa,
+            sb,
+            tables=tables,
+            rows=rows,
+            threads=threads,
+            memory_limit=memory_limit,
+            labels=labels,
+            progress=progress,
+        )
 
 
 def list_snapshots(store: StoreLike = DEFAULT_STORE) -> list[Listing]:

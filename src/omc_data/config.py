@@ -90,3 +90,26 @@ def database_choice(db: str | None, env_file: Path | None, env: Mapping[str, str
         origin = f"POSTGRES_* in {env_file}" if env_file else "POSTGRES_*"
         return DbChoice(origin, settings=settings)
     return None
+
+
+ENV_DIFF_THREADS = "OMC_DATA_DIFF_THREADS"
+ENV_DIFF_MEMORY = "OMC_DATA_DIFF_MEMORY"
+
+
+def diff_resources(env: Mapping[str, str]) -> tuple[int | None, str | None]:
+    """DuckDB's thread count and memory limit for ``diff`` (``OMC_DATA_DIFF_THREADS``, e.g. ``2``;
+    ``OMC_DATA_DIFF_MEMORY``, e.g. ``1GB``); None leaves DuckDB's default."""
+    threads_text = env.get(ENV_DIFF_THREADS, "").strip()
+    threads: int | None = None
+    if threads_text:
+        try:
+            threads = int(threads_text)
+        except ValueError:
+            threads = 0
+        if threads < 1:
+            raise UsageError(
+                f"{ENV_DIFF_THREADS}={threads_text!r} is not a thread count",
+                hint=f"set {ENV_DIFF_THREADS} to a whole number >= 1, or unset it",
+            )
+    memory = env.get(ENV_DIFF_MEMORY, "").strip() or None
+    return threads, memory

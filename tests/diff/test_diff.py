@@ -314,6 +314,7 @@ def test_cli_diff_json(store: Path) -> None:
             "changed",
             "columns_changed",
             "schema",
+            "samples",
         }
     user = doc["tables"]["user"]
     assert (user["status"], user["rows_a"], user["rows_b"], user["added"]) == ("changed", 4, 5, 1)

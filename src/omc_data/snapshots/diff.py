@@ -8,8 +8,11 @@ by value: numerics at any scale, timestamps as instants, NULL equal to NULL, arr
 
 from __future__ import annotations
 
+import datetime as dt
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +40,9 @@ class TableDiff:
     changed: int = 0
     columns_changed: dict[str, int] = field(default_factory=dict)
     schema: dict[str, Any] = field(default_factory=dict)
+    # up to N rows of each kind, in key order: {"added": [{"key": {...}}], "removed": [...],
+    # "changed": [{"key": {...}, "columns": {COLUMN: {"a": value, "b": value}}}]}; JSON-ready values
+    samples: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -48,6 +54,7 @@ class TableDiff:
             "changed": self.changed,
             "columns_changed": self.columns_changed,
             "schema": self.schema,
+            "samples": self.samples,
         }
 
 
@@ -107,49 +114,149 @@ def _files(paths: Sequence[Path]) -> str:
     return "[" + ", ".join("'" + str(p).replace("'", "''") + "'" for p in paths) + "]"
 
 
-def _compare(
-    con: duckdb.DuckDBPyConnection, name: str, sa: Snapshot, sb: Snapshot, ea: TableEntry, eb: TableEntry
-) -> TableDiff:
+def jsonable(value: Any) -> Any:
+    """A sample value for JSON, exactly: decimals as text at their scale, instants in ISO 8601."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value).hex()
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    return str(value)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """The SQL pieces of one table's comparison."""
+
+    keys: tuple[KeyPart, ...]
+    compared: list[str]  # content columns on both sides: not key columns, not serial ids
+    source: str  # "a FULL JOIN b ON key", each side projecting only what the comparison needs
+
+    @property
+    def diffs(self) -> list[str]:
+        return [f"a.{q(c)} IS DISTINCT FROM b.{q(c)}" for c in self.compared]
+
+    @property
+    def any_diff(self) -> str:
+        return " OR ".join(self.diffs) if self.diffs else "false"
+
+
+def _plan(name: str, sa: Snapshot, sb: Snapshot, ea: TableEntry, eb: TableEntry) -> _Plan:
     keys = _key_parts(name, eb)
     key_cols = {p.column for p in keys if not p.utc_date}  # utc_date(x) matches rows; x itself is content
-    serial = set()
+    serial: set[str] = set()
     try:
         t = catalog.table(name)
         if t.has_surrogate_key:
             serial = set(t.primary_key)
     except KeyError:
         pass
-    common = [c for c in eb.column_names if c in set(ea.column_names)]
+    in_a = set(ea.column_names)
+    common = [c for c in eb.column_names if c in in_a]
     compared = [c for c in common if c not in key_cols and c not in serial]
+    needed = [c for c in common if c in key_cols or c in compared or c in {p.column for p in keys}]
+    cols = ", ".join([*(q(c) for c in needed), "true AS __present"])
     join = " AND ".join(f"{key_sql(p, 'a')} IS NOT DISTINCT FROM {key_sql(p, 'b')}" for p in keys)
-    a_missing, b_missing = "a.__present IS NULL", "b.__present IS NULL"
-    both = "a.__present AND b.__present"
-    diffs = [f"a.{q(c)} IS DISTINCT FROM b.{q(c)}" for c in compared]
-    any_diff = " OR ".join(diffs) if diffs else "false"
-    select = [
-        f"count(*) FILTER (WHERE {a_missing})",
-        f"count(*) FILTER (WHERE {b_missing})",
-        f"count(*) FILTER (WHERE {both} AND ({any_diff}))",
-        *(f"count(*) FILTER (WHERE {both} AND {d})" for d in diffs),
-    ]
-    sql = (
-        f"SELECT {', '.join(select)} FROM "
-        f"(SELECT *, true AS __present FROM read_parquet({_files(sa.part_paths(name))})) a FULL JOIN "
-        f"(SELECT *, true AS __present FROM read_parquet({_files(sb.part_paths(name))})) b ON {join}"
+    source = (
+        f"(SELECT {cols} FROM read_parquet({_files(sa.part_paths(name))})) a FULL JOIN "
+        f"(SELECT {cols} FROM read_parquet({_files(sb.part_paths(name))})) b ON {join}"
     )
-    row = con.execute(sql).fetchone()
-    assert row is not None
-    added, removed, changed = int(row[0]), int(row[1]), int(row[2])
-    columns_changed = {c: int(n) for c, n in zip(compared, row[3:], strict=True) if n}
+    return _Plan(keys, compared, source)
+
+
+def _counts(con: duckdb.DuckDBPyConnection, plan: _Plan) -> tuple[int, int, int, dict[str, int]]:
+    both = "a.__present AND b.__present"
+    select = [
+        "count(*) FILTER (WHERE a.__present IS NULL)",
+        "count(*) FILTER (WHERE b.__present IS NULL)",
+        f"count(*) FILTER (WHERE {both} AND ({plan.any_diff}))",
+        *(f"count(*) FILTER (WHERE {both} AND {d})" for d in plan.diffs),
+    ]
+    (row,) = con.execute(f"SELECT {', '.join(select)} FROM {plan.source}").fetchall()
+    columns_changed = {c: int(n) for c, n in zip(plan.compared, row[3:], strict=True) if n}
+    return int(row[0]), int(row[1]), int(row[2]), columns_changed
+
+
+def _samples(con: duckdb.DuckDBPyConnection, plan: _Plan, rows: int) -> dict[str, list[dict[str, Any]]]:
+    """Up to ``rows`` rows of each kind in key order; changed rows with the changed columns only."""
+    keys = [f"coalesce({key_sql(p, 'a')}, {key_sql(p, 'b')})" for p in plan.keys]
+    key_names = [f"__k{i}" for i in range(len(keys))]
+    kind = (
+        "CASE WHEN a.__present IS NULL THEN 'added' WHEN b.__present IS NULL THEN 'removed' "
+        f"WHEN {plan.any_diff} THEN 'changed' END"
+    )
+    values = [
+        f"a.{q(c)} AS __a{i}, b.{q(c)} AS __b{i}, ({d}) AS __d{i}"
+        for i, (c, d) in enumerate(zip(plan.compared, plan.diffs, strict=True))
+    ]
+    inner = ", ".join([f"{kind} AS __kind", *(f"{k} AS {n}" for k, n in zip(keys, key_names, strict=True))])
+    inner += "".join(", " + v for v in values)
+    order = ", ".join(key_names)
+    sql = (
+        f"SELECT * FROM (SELECT {inner} FROM {plan.source}) WHERE __kind IS NOT NULL "
+        f"QUALIFY row_number() OVER (PARTITION BY __kind ORDER BY {order}) <= {int(rows)} "
+        f"ORDER BY __kind, {order}"
+    )
+    out: dict[str, list[dict[str, Any]]] = {ADDED: [], REMOVED: [], CHANGED: []}
+    # through Arrow: DuckDB's own Python conversion of timestamptz needs pytz
+    for row in con.sql(sql).to_arrow_table().to_pylist():
+        key = {str(p): jsonable(row[n]) for p, n in zip(plan.keys, key_names, strict=True)}
+        sample: dict[str, Any] = {"key": key}
+        if row["__kind"] == CHANGED:
+            sample["columns"] = {
+                c: {"a": jsonable(row[f"__a{i}"]), "b": jsonable(row[f"__b{i}"])}
+                for i, c in enumerate(plan.compared)
+                if row[f"__d{i}"]
+            }
+        out[row["__kind"]].append(sample)
+    return out
+
+
+def _compare(
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    sa: Snapshot,
+    sb: Snapshot,
+    ea: TableEntry,
+    eb: TableEntry,
+    rows: int = 0,
+) -> TableDiff:
+    plan = _plan(name, sa, sb, ea, eb)
+    added, removed, changed, columns_changed = _counts(con, plan)
     schema = _schema_changes(ea, eb)
     has_schema_change = any(schema.values())
     status = CHANGED if (added or removed or changed or has_schema_change) else UNCHANGED
-    return TableDiff(name, status, ea.rows, eb.rows, added, removed, changed, columns_changed, schema)
+    samples = _samples(con, plan, rows) if rows > 0 and (added or removed or changed) else {}
+    return TableDiff(
+        name, status, ea.rows, eb.rows, added, removed, changed, columns_changed, schema, samples
+    )
 
 
 def diff(
-    sa: Snapshot, sb: Snapshot, *, tables: Sequence[str] | None = None, progress: Progress = NULL_PROGRESS
+    sa: Snapshot,
+    sb: Snapshot,
+    *,
+    tables: Sequence[str] | None = None,
+    rows: int = 0,
+    threads: int | None = None,
+    memory_limit: str | None = None,
+    labels: tuple[str, str] | None = None,
+    progress: Progress = NULL_PROGRESS,
 ) -> SnapshotDiff:
+    """What changed from ``sa`` to ``sb``. ``rows``: sample rows of each kind per changed table;
+    ``threads``/``memory_limit``: DuckDB's settings (its defaults when None); ``labels``: the names
+    the report gives the two sides (their tags when None)."""
+    if rows < 0:
+        raise UsageError(f"--rows must be 0 or more, not {rows}", hint="e.g. --rows 5")
     ta, tb = sa.manifest.tables, sb.manifest.tables
     names = catalog.load_order(set(ta) | set(tb))
     names += sorted((set(ta) | set(tb)) - set(names))
@@ -163,6 +270,10 @@ def diff(
     out: dict[str, TableDiff] = {}
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
+    if threads is not None:
+        con.execute(f"SET threads = {int(threads)}")
+    if memory_limit is not None:
+        con.execute("SET memory_limit = ?", [memory_limit])
     try:
         for name in names:
             ea, eb = ta.get(name), tb.get(name)
@@ -175,7 +286,8 @@ def diff(
                 out[name] = TableDiff(name, UNCHANGED, ea.rows, eb.rows)
             else:
                 with progress.task(f"diff {name}"):
-                    out[name] = _compare(con, name, sa, sb, ea, eb)
+                    out[name] = _compare(con, name, sa, sb, ea, eb, rows)
     finally:
         con.close()
-    return SnapshotDiff(sa.tag, sb.tag, out)
+    a, b = labels or (sa.tag, sb.tag)
+    return SnapshotDiff(a, b, out)
