@@ -309,3 +309,43 @@ def test_validate_cli_exits_1_on_a_blocking_failure_and_0_for_captured_warnings(
     assert captured.json()["warnings"] == len(expected)
     assert good.code == 0, good
     assert good.json()["passed"] is True and good.json()["checks_run"] > 0
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    texts=st.lists(st.text(max_size=30), max_size=40),
+    cuts=st.lists(st.integers(1, 7), max_size=10),
+    rows=st.integers(1, 9),
+    max_bytes=st.integers(1, 80),
+)
+def test_rechunk_by_bytes_cuts_at_the_same_rows_whatever_the_batching(
+    texts: list[str], cuts: list[int], rows: int, max_bytes: int
+) -> None:
+    """A group closes at ``rows`` rows or at the row that reaches ``max_bytes``, batches notwithstanding."""
+    column = pa.array(texts, pa.string())
+
+    def batched(sizes: list[int]) -> list[pa.RecordBatch]:
+        out, start = [], 0
+        for size in [*sizes, len(texts)]:
+            out.append(pa.RecordBatch.from_arrays([column.slice(start, size)], names=["s"]))
+            start += size
+            if start >= len(texts):
+                break
+        return out
+
+    def groups(batches: list[pa.RecordBatch]) -> list[list[str]]:
+        return [t.column("s").to_pylist() for t in rechunk(batches, rows, max_bytes)]
+
+    expected: list[list[str]] = []  # the rule, row by row
+    group: list[str] = []
+    held = 0
+    for text in texts:
+        group.append(text)
+        held += len(text.encode())
+        if len(group) == rows or held >= max_bytes:
+            expected.append(group)
+            group, held = [], 0
+    if group:
+        expected.append(group)
+    assert groups(batched([len(texts)])) == expected
+    assert groups(batched(cuts)) == expected

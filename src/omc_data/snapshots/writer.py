@@ -26,7 +26,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from omc_data import catalog
@@ -48,6 +50,7 @@ from omc_data.snapshots.stats import TableStats
 from omc_data.snapshots.store import TMP_PREFIX, Store, validate_tag
 
 ROW_GROUP_ROWS = 128 * 1024
+ROW_GROUP_BYTES = 32 * 1024 * 1024  # wide text tables: fewer rows per group, memory stays flat
 PART_ROWS = 4 * 1024 * 1024
 # zstd level 1 compresses price tables as well as the default level 3 here, and faster. Dictionary
 # encoding pays off only for low-cardinality text: on decimals and timestamps it cost 2.5x the write
@@ -103,19 +106,54 @@ def rename_noreplace(src: Path, dst: Path) -> None:
     src.rename(dst)  # a non-empty dst still makes this fail (ENOTEMPTY)
 
 
-def rechunk(batches: Iterable[pa.RecordBatch], rows: int) -> Iterator[pa.Table]:
-    """Regroup a stream of batches into tables of exactly ``rows`` rows (the last may be shorter)."""
+def row_bytes(batch: pa.RecordBatch) -> np.ndarray:
+    """Each row's size in bytes: fixed widths plus the value bytes of text, binary and list columns.
+
+    Computed from the rows alone, so where ``rechunk`` cuts never depends on how the input was batched.
+    """
+    sizes = np.zeros(batch.num_rows, dtype=np.int64)
+    for column in batch.columns:
+        t = column.type.storage_type if isinstance(column.type, pa.BaseExtensionType) else column.type
+        if pa.types.is_string(t) or pa.types.is_binary(t) or pa.types.is_large_string(t):
+            sizes += pc.binary_length(column).fill_null(0).to_numpy(zero_copy_only=False)
+        elif pa.types.is_list(t):
+            flat = pc.list_flatten(column)
+            inner = pc.binary_length(flat).fill_null(0) if pa.types.is_string(flat.type) else None
+            lengths = pc.list_value_length(column).fill_null(0).to_numpy(zero_copy_only=False)
+            if inner is None:
+                sizes += lengths * 8
+            else:  # the bytes of each row's elements: a cumulative sum cut at the list offsets
+                ends = np.cumsum(lengths)
+                totals = np.concatenate([[0], np.cumsum(inner.to_numpy(zero_copy_only=False))])
+                sizes += totals[ends] - totals[ends - lengths]
+        else:
+            sizes += max(t.bit_width // 8, 1)
+    return sizes
+
+
+def rechunk(batches: Iterable[pa.RecordBatch], rows: int, max_bytes: int | None = None) -> Iterator[pa.Table]:
+    """Regroup a stream of batches into tables of ``rows`` rows, or fewer once they hold ``max_bytes``.
+
+    The byte cut keeps a wide text table's row groups (and the memory of whoever reads or writes them)
+    bounded; it is row-exact (``row_bytes``), so the same rows always give the same groups.
+    """
     pending: list[pa.RecordBatch] = []
-    held = 0
+    held = held_bytes = 0
     for batch in batches:
         while batch.num_rows:
             take = min(rows - held, batch.num_rows)
+            if max_bytes is not None:
+                cumulative = held_bytes + np.cumsum(row_bytes(batch.slice(0, take)))
+                crossing = int(np.searchsorted(cumulative, max_bytes, side="left"))
+                if crossing < take:
+                    take = crossing + 1  # the row that reaches max_bytes closes the group
+                held_bytes = int(cumulative[take - 1])
             pending.append(batch.slice(0, take))
             held += take
             batch = batch.slice(take)
-            if held == rows:
+            if held == rows or (max_bytes is not None and held_bytes >= max_bytes):
                 yield pa.Table.from_batches(pending)
-                pending, held = [], 0
+                pending, held, held_bytes = [], 0, 0
     if held:
         yield pa.Table.from_batches(pending)
 
@@ -125,6 +163,13 @@ def _as_batches(data: pa.Table | Iterable[pa.RecordBatch]) -> Iterator[pa.Record
         yield from data.to_batches()
     else:
         yield from data
+
+
+def _write_group(writer: pq.ParquetWriter, group: pa.Table) -> None:
+    writer.write_table(group, row_group_size=ROW_GROUP_ROWS)
+    # Arrow's allocator keeps freed pages for reuse; after a wide group that is hundreds of MB held
+    # for nothing (a capture of 760 MB of text peaked at 1.1 GB without this).
+    pa.default_memory_pool().release_unused()
 
 
 class _PartWriter:
@@ -159,7 +204,7 @@ class _PartWriter:
             self._close_part()
         writer = self.writer or self._open()
         self._wait()
-        self.inflight = self.pool.submit(writer.write_table, group, row_group_size=ROW_GROUP_ROWS)
+        self.inflight = self.pool.submit(_write_group, writer, group)
         self.rows += group.num_rows
 
     def _close_part(self) -> None:
@@ -237,7 +282,8 @@ class SnapshotWriter:
         parts = _PartWriter(self.dir, folder, schema)
         try:
             with self.progress.task(f"write {table.name}") as task:
-                for group in rechunk((conform(table, b) for b in _as_batches(data)), ROW_GROUP_ROWS):
+                conformed = (conform(table, b) for b in _as_batches(data))
+                for group in rechunk(conformed, ROW_GROUP_ROWS, ROW_GROUP_BYTES):
                     group = group.cast(schema)
                     parts.write(group)  # compressed and written on the writer thread meanwhile
                     stats.update(group)
