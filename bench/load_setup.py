@@ -2,12 +2,14 @@
 
 One :class:`LoadFixture` per work directory holds:
 
-- a snapshot (``omc-data build --no-real-data``, tag ``bench-load``) in ``<root>/store``;
+- a snapshot (``omc-data build --no-real-data``, tag ``bench-load`` unless ``tag`` says otherwise) in
+  ``<root>/store``; with ``derive``, the build is tagged ``<tag>-base`` and ``derive(store, base, tag)``
+  writes the snapshot the benchmarks load from it (``bench/bench_load_wide.py`` widens a text column);
 - a throwaway PostgreSQL cluster (``init_cluster(fast=True)``: fsync off, as every contender uses it;
   autovacuum off so that no contender pays for vacuuming another's rows) in ``<root>/pgdata``;
-- one database per contender (``DATABASES``), each a copy of a template holding the app-like schema
-  ``tests/loaders/sql/omc_current.sql`` (dataset tables with the app's indexes, app tables with foreign
-  keys into them, materialized views);
+- one database per contender (``databases``, by default ``DATABASES``), each a copy of a template
+  holding the app-like schema ``tests/loaders/sql/omc_current.sql`` (dataset tables with the app's
+  indexes, app tables with foreign keys into them, materialized views);
 - CSV files of every dataset table (DuckDB from the snapshot's Parquet, timestamps in UTC, arrays as
   PostgreSQL array literals) readable by the server's OS user, for server-side ``COPY ... FROM 'file'``;
 - the psql scripts of the baselines (``<root>/sql``), all ending with the same ``finish`` statements as
@@ -31,7 +33,7 @@ import stat
 import subprocess
 import sys
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -107,6 +109,11 @@ class LoadFixture:
     coins: int
     sample_rows: int  # price rows the SQLAlchemy baseline inserts
     quick: bool = False
+    tag: str = TAG  # the snapshot the benchmarks load
+    build_args: Sequence[str] = ()  # more ``omc-data build`` options (e.g. ``--agent-sessions``)
+    # (store, built tag, tag): makes snapshot ``tag`` from the build, which is then tagged ``<tag>-base``
+    derive: Callable[[Path, str, str], None] | None = None
+    databases: Sequence[str] = DATABASES
     tables: list[TableInfo] = field(default_factory=list)  # in load order: parents first
     views: list[str] = field(default_factory=list)  # dependent materialized views, refresh order
     _cluster: localpg.LocalCluster | None = None
@@ -123,7 +130,7 @@ class LoadFixture:
 
     @property
     def snapshot(self) -> Path:
-        return self.store / TAG
+        return self.store / self.tag
 
     @property
     def pgdata(self) -> Path:
@@ -176,11 +183,16 @@ class LoadFixture:
         self.root.mkdir(parents=True, exist_ok=True)
         self._open_for_server(self.root)
         self._say(f"building the snapshot ({self.days} days x {self.coins} coins)")
-        argv = [self.python, "-m", "omc_data", "-q", "--store", str(self.store), "build", "--tag", TAG]
+        built = self.tag if self.derive is None else f"{self.tag}-base"
+        argv = [self.python, "-m", "omc_data", "-q", "--store", str(self.store), "build", "--tag", built]
         argv += ["--no-real-data", "--as-of", AS_OF, "--days", str(self.days), "--coins", str(self.coins)]
-        if self.quick:
+        if self.quick and "--bcrypt-rounds" not in self.build_args:
             argv += ["--bcrypt-rounds", "4"]  # hashes only: the rows to load are the same
+        argv += list(self.build_args)
         subprocess.run(argv, check=True, cwd=self.repo, stdout=subprocess.DEVNULL)
+        if self.derive is not None:
+            self._say(f"deriving snapshot {self.tag} from {built}")
+            self.derive(self.store, built, self.tag)
         manifest = json.loads((self.snapshot / "manifest.json").read_text())
         infos = self._table_infos(manifest)
 
@@ -202,7 +214,7 @@ class LoadFixture:
             price_ddl = self._price_index_ddl(conn)
         self.tables = [infos[name] for name in order]
         self.views = views
-        for db in DATABASES:
+        for db in self.databases:
             localpg.create_database(self.url("postgres"), db, template=TEMPLATE_DB)
 
         self._say("exporting CSV files")
