@@ -16,7 +16,7 @@ from test_load import counts, db_state, manifest_counts, snap
 
 import omc_data
 from omc_data.errors import DatabaseError, SchemaMismatchError
-from omc_data.loaders import postgres, session
+from omc_data.loaders import introspect, postgres, references, session
 from omc_data.loaders.target import Target
 from snaptools import Run, run_cli
 
@@ -347,3 +347,39 @@ def test_deep_status_sees_an_update_that_counts_and_key_extremes_miss(store: Pat
     assert deep["changed_rows"] == {"price_data_5min": {"added": 0, "removed": 0, "changed": 1}}
     human = cli(store, "status", "--db", loaded, "--deep")
     assert "price_data_5min: 0 added, 0 removed, 1 changed" in human.stdout
+
+
+def test_cascade_refuses_a_chain_it_cannot_count_exactly(store: Path, loaded: str) -> None:
+    with psycopg.connect(loaded, autocommit=True) as conn:
+        conn.execute(
+            "CREATE TABLE threads (id serial PRIMARY KEY,"
+            ' user_id uuid REFERENCES "user"(id) ON DELETE CASCADE,'
+            " parent_id int REFERENCES threads(id) ON DELETE CASCADE)"
+        )
+        conn.execute('INSERT INTO threads (user_id) SELECT id FROM "user" LIMIT 1')
+        conn.execute("INSERT INTO threads (parent_id) SELECT id FROM threads")  # a reply, no user of its own
+    before = db_state(loaded)
+    run = cli(store, "load", "b", "--db", loaded, "--cascade")
+    assert run.code == 1
+    assert "threads references itself (threads_parent_id_fkey)" in run.stderr
+    assert db_state(loaded) == before
+
+
+def test_a_reference_added_while_the_load_holds_its_locks_waits_and_is_not_cascaded(
+    store: Path, loaded: str
+) -> None:
+    """Between the count and the delete, the app cannot add a row pointing at a replaced user."""
+    with psycopg.connect(loaded, autocommit=True) as conn:
+        conn.execute(
+            "CREATE TABLE credentials (id serial PRIMARY KEY,"
+            ' user_id uuid REFERENCES "user"(id) ON DELETE CASCADE)'
+        )
+        user_id = conn.execute('SELECT id FROM "user" LIMIT 1').fetchone()
+    with psycopg.connect(loaded) as load_conn:
+        schema = introspect.read_schema(load_conn, ["user"])
+        references.lock_against_new_references(load_conn, schema.foreign_keys, ["user"])
+        with psycopg.connect(loaded, autocommit=True) as app:
+            app.execute("SET lock_timeout = '300ms'")
+            with pytest.raises(psycopg.errors.LockNotAvailable):
+                app.execute("INSERT INTO credentials (user_id) VALUES (%s)", user_id)
+        load_conn.rollback()

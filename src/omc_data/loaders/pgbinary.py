@@ -140,7 +140,7 @@ def _unscaled(array: pa.Array, layout: _Numeric) -> tuple[np.ndarray, np.ndarray
     """(absolute unscaled values * 10**shift as uint64, negative mask); Python ints past int64."""
     n = len(array)
     if pa.types.is_integer(array.type):
-        values = array.fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
+        values = pc.cast(array.fill_null(0), pa.int64()).to_numpy(zero_copy_only=False)  # checked
         wide = None
     else:
         words = np.frombuffer(array.buffers()[1], dtype="<i8", count=2 * (array.offset + n))
@@ -152,7 +152,7 @@ def _unscaled(array: pa.Array, layout: _Numeric) -> tuple[np.ndarray, np.ndarray
         wide = None if fits.all() else ~fits
     factor = 10**layout.shift
     limit = (2**63 - 1) // factor
-    if wide is None and np.all(np.abs(values) <= limit):
+    if wide is None and (len(values) == 0 or (int(values.min()) >= -limit and int(values.max()) <= limit)):
         negative = values < 0
         return np.abs(values).astype(np.uint64) * np.uint64(factor), negative
     # Rare: values past int64 after scaling. Exact arithmetic on Python ints, still per column.

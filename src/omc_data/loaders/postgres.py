@@ -294,6 +294,8 @@ def load(
                 )
             schema = introspect.read_schema(conn, plan.table_names) if not plan.blockers else None
             if schema is not None:
+                if not dry_run:  # what is counted now is what gets deleted: no new references meanwhile
+                    references.lock_against_new_references(conn, schema.foreign_keys, plan.table_names)
                 result.referencing = references.count_referencing(conn, schema.foreign_keys, plan.table_names)
             if dry_run:
                 result.rows_before = _counts(conn, plan.table_names, present=set(plan.table_names))
@@ -304,10 +306,18 @@ def load(
                 where = ", ".join(f"{r.rows:,} in {r.table}" for r in result.referencing)
                 raise DatabaseError(
                     f"rows in other tables reference the rows this load replaces: {where}",
-                    hint=f"{NOTHING_CHANGED}; pass --cascade to delete exactly those rows "
-                    "(and --backup to keep a copy)",
+                    hint=f"{NOTHING_CHANGED}; --cascade deletes exactly those rows (a backup keeps the "
+                    "dataset tables, not them)",
                     details=[str(r) for r in result.referencing],
                 )
+            if result.referencing and schema is not None:
+                unsure = references.uncountable(result.referencing, schema.foreign_keys)
+                if unsure:
+                    raise DatabaseError(
+                        f"--cascade cannot say exactly which rows it would delete: {unsure[0]}",
+                        hint=f"{NOTHING_CHANGED}; delete those rows yourself first, then load",
+                        details=unsure,
+                    )
             if before_write is not None:
                 before_write(plan.table_names)
             assert schema is not None
@@ -390,7 +400,7 @@ def _write(
         t0 = time.perf_counter()
         rebuilt: list[indexes.SetAside] = []
         with progress.task(f"load {t.name}", total=t.rows) as task, conn.cursor() as cur:
-            if t.rows >= rebuild_min_rows and target.is_owner:
+            if t.rows >= rebuild_min_rows and target.is_owner and not target.partitioned:
                 rebuilt = indexes.set_aside(conn, t.name, target.oid)
             freeze = t.name in truncated and not target.partitioned
             copy = _copy_binary if t.binary else _copy_text

@@ -77,6 +77,54 @@ def _predicate(fk: ForeignKey, parent_predicate: sql.Composable | None) -> sql.C
     )
 
 
+def reachable(foreign_keys: Sequence[ForeignKey], replaced: Sequence[str]) -> list[tuple[str, ...]]:
+    """Every table outside ``replaced`` that points at it through a chain of foreign keys, as idents."""
+    found: dict[str, tuple[str, ...]] = {}
+    frontier = list(replaced)
+    while frontier:
+        parent = frontier.pop()
+        for fk in foreign_keys:
+            if fk.ref_table == parent and fk.table not in replaced and fk.table not in found:
+                found[fk.table] = fk.table_ident
+                frontier.append(fk.table)
+    return [found[name] for name in sorted(found)]
+
+
+def lock_against_new_references(
+    conn: psycopg.Connection[Any], foreign_keys: Sequence[ForeignKey], replaced: Sequence[str]
+) -> None:
+    """Stop new rows from pointing at the replaced rows between the count and the delete.
+
+    A row can only start referencing another after its key check takes a row lock on the referenced
+    row, which EXCLUSIVE mode blocks; readers go on. The replaced tables alone already stop new direct
+    references; the reachable app tables stop new rows further down a chain. Those the user may not
+    lock that way (no UPDATE, DELETE or TRUNCATE privilege) are left out, and only for them can a row
+    added during the load still be cascaded uncounted.
+    """
+    names = [sql.Identifier(t) for t in replaced]
+    for ident in reachable(foreign_keys, replaced):
+        row = conn.execute(
+            "SELECT has_table_privilege(%s::regclass, 'UPDATE, DELETE, TRUNCATE')",
+            [sql.Identifier(*ident).as_string(conn)],
+        ).fetchone()
+        if row and row[0]:
+            names.append(sql.Identifier(*ident))
+    conn.execute(sql.SQL("LOCK TABLE {} IN EXCLUSIVE MODE").format(sql.SQL(", ").join(names)))
+
+
+def uncountable(found: Sequence[Referencing], foreign_keys: Sequence[ForeignKey]) -> list[str]:
+    """Chains whose deletion ``count_referencing`` cannot count exactly: self-references, depth cap."""
+    problems = []
+    tables = {r.table for r in found}
+    for fk in foreign_keys:
+        follows = fk.on_delete not in ("set null", "set default")
+        if fk.table == fk.ref_table and fk.table in tables and follows:
+            problems.append(f"{fk.table} references itself ({fk.name}): rows under the counted ones go too")
+    deep = [r.table for r in found if r.depth >= MAX_DEPTH]
+    problems += [f"{table}: the chain is deeper than {MAX_DEPTH} keys" for table in deep]
+    return problems
+
+
 def count_referencing(
     conn: psycopg.Connection[Any], foreign_keys: Sequence[ForeignKey], replaced: Sequence[str]
 ) -> list[Referencing]:
