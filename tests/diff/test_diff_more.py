@@ -17,6 +17,7 @@ import pytest
 
 import omc_data
 from omc_data import catalog
+from omc_data.errors import SnapshotError
 from omc_data.snapshots.arrowschema import arrow_schema
 from omc_data.snapshots.checksum import sha256_bytes, sha256_file, sidecar_line
 from omc_data.snapshots.diff import TableDiff
@@ -209,3 +210,22 @@ def test_db_needs_a_database_and_one_side(store: Path) -> None:
         omc_data.diff_snapshots("a", "@db", store=store)
     with pytest.raises(omc_data.errors.UsageError):
         omc_data.diff_snapshots("@db", "@db", store=store, db="postgresql://x@127.0.0.1/x")
+
+
+def test_duplicate_diff_keys_in_a_live_database_are_refused_not_miscounted(
+    tmp_path: Path, pg_db: str
+) -> None:
+    """The app's unique index may be missing (an older schema): the join would pair duplicates 2x2."""
+    local = tmp_path / "s"
+    write_snapshot(local, "a", {"price_data_5min": prices()})
+    omc_data.load_snapshot("a", db=pg_db, store=local, create_schema=True)
+    with psycopg.connect(pg_db, autocommit=True) as conn:
+        conn.execute("DROP INDEX uq_price_data_5min_coin_timestamp")
+        conn.execute(
+            "INSERT INTO price_data_5min (coin_type, bid, ask, last, timestamp)"
+            " SELECT coin_type, bid, ask, last, timestamp FROM price_data_5min ORDER BY id LIMIT 1"
+        )
+    with pytest.raises(SnapshotError, match=r"2 rows of price_data_5min share 1 values of its diff key"):
+        omc_data.diff_snapshots("a", "@db", store=local, db=pg_db)
+    done = run_cli("--store", str(local), "diff", "a", "@db", "--db", pg_db, "--exit-code")
+    assert done.code >= 2 and "cannot be paired" in done.stderr

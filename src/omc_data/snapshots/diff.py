@@ -20,7 +20,7 @@ import duckdb
 
 from omc_data import catalog
 from omc_data.catalog import KeyPart
-from omc_data.errors import UsageError
+from omc_data.errors import SnapshotError, UsageError
 from omc_data.progress import NULL_PROGRESS, Progress
 from omc_data.snapshots.manifest import TableEntry
 from omc_data.snapshots.store import Snapshot
@@ -221,6 +221,32 @@ def _samples(con: duckdb.DuckDBPyConnection, plan: _Plan, rows: int) -> dict[str
     return out
 
 
+def _require_unique_keys(
+    con: duckdb.DuckDBPyConnection, name: str, side: Snapshot, keys: Sequence[KeyPart]
+) -> None:
+    """Rows sharing a diff key cannot be paired (the join would multiply them): refuse, naming them.
+
+    A build's keys are proven unique before it is published; a capture of a live database only warns,
+    so captures (``@db`` included) are checked here.
+    """
+    if side.manifest.kind == "build":
+        return
+    cols = ", ".join(key_sql(p, "t") for p in keys)
+    query = (
+        f"SELECT count(*), coalesce(sum(n), 0) FROM (SELECT {cols}, count(*) AS n "
+        f"FROM read_parquet({_files(side.part_paths(name))}) t GROUP BY ALL HAVING count(*) > 1)"
+    )
+    (groups, rows), *_ = con.execute(query).fetchall()
+    if groups:
+        key = ", ".join(str(p) for p in keys)
+        raise SnapshotError(
+            f"{side.tag}: {int(rows):,} rows of {name} share {int(groups):,} values of its diff key ({key}),"
+            " so they cannot be paired with the other side",
+            tag=side.tag,
+            hint="remove the duplicates (omc-data validate lists them as a warning), or diff other tables",
+        )
+
+
 def _compare(
     con: duckdb.DuckDBPyConnection,
     name: str,
@@ -231,6 +257,8 @@ def _compare(
     rows: int = 0,
 ) -> TableDiff:
     plan = _plan(name, sa, sb, ea, eb)
+    for side in (sa, sb):
+        _require_unique_keys(con, name, side, plan.keys)
     added, removed, changed, columns_changed = _counts(con, plan)
     schema = _schema_changes(ea, eb)
     has_schema_change = any(schema.values())
