@@ -1,6 +1,7 @@
 """PostgreSQL for the tests: a throwaway cluster (or the server in OMC_DATA_TEST_DSN), a template, clones.
 
-The fixtures in conftest.py are thin wrappers around these helpers. Every test database is cloned
+The fixtures in conftest.py are thin wrappers around these helpers, which stand on the pytest plugin's
+own (``omc_data.testing.server``: the throwaway cluster, URLs, names). Every test database is cloned
 from one empty template made per session, which nobody stays connected to (CREATE DATABASE ...
 TEMPLATE refuses a template with open connections).
 """
@@ -9,29 +10,25 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
-import shutil
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import NoReturn
-from urllib.parse import quote, urlencode
 
-import psycopg
 import pytest
-from psycopg import sql
-from psycopg.conninfo import conninfo_to_dict
 
-from omc_data.loaders.localpg import (
-    chown_to_server_user,
-    create_database,
-    drop_database,
-    find_binaries,
-    init_cluster,
-    start_cluster,
-    stop_cluster,
-)
+from omc_data.loaders.localpg import create_database, drop_database
+from omc_data.testing import server
+from omc_data.testing.server import mark_template, unique_name, with_dbname
+
+__all__ = [  # with_dbname and unique_name are the plugin's: the test modules take them from here
+    "PgServer",
+    "admin_server",
+    "cloned_database",
+    "template_database",
+    "unavailable",
+    "unique_name",
+    "with_dbname",
+]
 
 TEST_DSN_ENV = "OMC_DATA_TEST_DSN"
 
@@ -49,58 +46,11 @@ class PgServer:
     template: str  # the empty template database every test database is cloned from
 
 
-def with_dbname(dsn: str, dbname: str) -> str:
-    """``dsn`` (a URL or key=value string) as a postgresql:// URL pointing at ``dbname``."""
-    params = {key: str(value) for key, value in conninfo_to_dict(dsn).items() if value is not None}
-    params["dbname"] = dbname
-    user = quote(params.pop("user", ""), safe="")
-    password = params.pop("password", "")
-    auth = f"{user}:{quote(password, safe='')}@" if password else (f"{user}@" if user else "")
-    host = params.pop("host", "")
-    if "/" in host or "," in host:  # a socket folder or several hosts: keep them as parameters
-        params["host"], host = host, ""
-    elif ":" in host:
-        host = f"[{host}]"
-    port = params.pop("port", "")
-    netloc = f"{auth}{host}{':' + port if port and host else ''}"
-    if port and not host:
-        params["port"] = port
-    query = urlencode(sorted((k, v) for k, v in params.items() if k != "dbname"))
-    return f"postgresql://{netloc}/{quote(dbname, safe='')}" + (f"?{query}" if query else "")
-
-
-@contextlib.contextmanager
-def throwaway_cluster() -> Iterator[str]:
-    """Start a fast (no fsync) cluster in a fresh /tmp folder; yield its admin URL; stop and delete it."""
-    binaries = find_binaries()
-    data_dir = Path(tempfile.mkdtemp(prefix="omc-data-test-pg-", dir="/tmp"))
-    try:
-        chown_to_server_user(data_dir)
-        init_cluster(data_dir, binaries, fast=True)
-        cluster = start_cluster(data_dir, binaries)
-        try:
-            yield cluster.url()
-        finally:
-            stop_cluster(data_dir, binaries, mode="immediate")
-    finally:
-        shutil.rmtree(data_dir, ignore_errors=True)
-
-
 @contextlib.contextmanager
 def admin_server(dsn: str | None) -> Iterator[str]:
-    """The admin URL of the server in ``dsn``, else of a throwaway cluster."""
-    if dsn:
-        admin_url = with_dbname(dsn, "postgres")
-        with psycopg.connect(admin_url, connect_timeout=10) as conn:
-            conn.execute("SELECT 1")
+    """The plugin's ``admin_server``, its throwaway cluster's folder named for the test suite."""
+    with server.admin_server(dsn, prefix="omc-data-test-pg-") as admin_url:
         yield admin_url
-    else:
-        with throwaway_cluster() as admin_url:
-            yield admin_url
-
-
-def unique_name(prefix: str) -> str:
-    return f"{prefix}_{secrets.token_hex(6)}"
 
 
 @contextlib.contextmanager
@@ -109,8 +59,7 @@ def template_database(admin_url: str) -> Iterator[str]:
     name = unique_name("omc_tpl")
     create_database(admin_url, name)
     try:
-        with psycopg.connect(admin_url, autocommit=True) as conn:
-            conn.execute(sql.SQL("ALTER DATABASE {} IS_TEMPLATE true").format(sql.Identifier(name)))
+        mark_template(admin_url, name)
         yield name
     finally:
         drop_database(admin_url, name)

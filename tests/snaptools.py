@@ -28,6 +28,8 @@ from omc_data import catalog
 from omc_data.snapshots.arrowschema import arrow_schema
 from omc_data.snapshots.checksum import sha256_bytes, sidecar_line
 from omc_data.snapshots.manifest import MANIFEST_NAME, SIDECAR_NAME, Manifest
+from omc_data.snapshots.store import Store
+from omc_data.snapshots.writer import SnapshotWriter
 
 AS_OF = "2026-11-01T00:00:00Z"
 AS_OF_DT = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
@@ -84,6 +86,15 @@ def write_manifest(snapshot: Path, data: bytes | Any) -> None:
 
 
 # --- hand-made tables --------------------------------------------------------------------------------
+
+
+def write_snapshot(store: Path, tag: str, tables: dict[str, list[dict[str, Any]]]) -> None:
+    """Publish a hand-made snapshot of ``tables`` (rows as dicts; the writer runs no domain checks)."""
+    with SnapshotWriter(Store(store), tag) as writer:
+        for name in catalog.load_order(tables):
+            t = catalog.table(name)
+            writer.write_table(t, pa.Table.from_pylist(tables[name], schema=arrow_schema(t)))
+        writer.publish(inputs={}, libraries={}, omc_data_version="test")
 
 
 def arrow_table(table_name: str, rows: Sequence[dict[str, Any]]) -> pa.Table:

@@ -9,19 +9,14 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
 import omc_data
-from omc_data import catalog
 from omc_data.errors import UsageError
-from omc_data.snapshots.arrowschema import arrow_schema
 from omc_data.snapshots.checksum import sha256_bytes, sha256_file, sidecar_line
 from omc_data.snapshots.diff import SnapshotDiff, TableDiff
-from omc_data.snapshots.store import Store
-from omc_data.snapshots.writer import SnapshotWriter
-from snaptools import Run, run_cli, snapshot_rows
+from snaptools import Run, run_cli, snapshot_rows, write_snapshot
 
 AS_OF = "2026-11-01T00:00:00Z"
 DAYS = 1
@@ -61,15 +56,6 @@ def diff(store: Path, a: str, b: str, **kwargs: Any) -> SnapshotDiff:
 
 def counts(t: TableDiff) -> tuple[str, int, int, int]:
     return t.status, t.added, t.removed, t.changed
-
-
-def write_snapshot(store: Path, tag: str, tables: dict[str, list[dict[str, Any]]]) -> None:
-    """Publish a hand-made snapshot (the writer does not run domain checks)."""
-    with SnapshotWriter(Store(store), tag) as writer:
-        for name in catalog.load_order(tables):
-            t = catalog.table(name)
-            writer.write_table(t, pa.Table.from_pylist(tables[name], schema=arrow_schema(t)))
-        writer.publish(inputs={}, libraries={}, omc_data_version="test")
 
 
 # -- builds -----------------------------------------------------------------------------------------

@@ -16,26 +16,14 @@ import pyarrow.parquet as pq
 import pytest
 
 import omc_data
-from omc_data import catalog
 from omc_data.errors import SnapshotError
-from omc_data.snapshots.arrowschema import arrow_schema
 from omc_data.snapshots.checksum import sha256_bytes, sha256_file, sidecar_line
 from omc_data.snapshots.diff import TableDiff
-from omc_data.snapshots.store import Store
-from omc_data.snapshots.writer import SnapshotWriter
-from snaptools import price_row, run_cli, user_row
+from snaptools import price_row, run_cli, user_row, write_snapshot
 
 
 def counts(t: TableDiff) -> tuple[str, int, int, int]:
     return t.status, t.added, t.removed, t.changed
-
-
-def write_snapshot(store: Path, tag: str, tables: dict[str, list[dict[str, Any]]]) -> None:
-    with SnapshotWriter(Store(store), tag) as writer:
-        for name in catalog.load_order(tables):
-            t = catalog.table(name)
-            writer.write_table(t, pa.Table.from_pylist(tables[name], schema=arrow_schema(t)))
-        writer.publish(inputs={}, libraries={}, omc_data_version="test")
 
 
 def prices(n: int = 6) -> list[dict[str, Any]]:

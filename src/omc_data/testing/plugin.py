@@ -42,7 +42,9 @@ class SnapshotDb:
 
     @property
     def sqlalchemy_url(self) -> str:  # postgresql+psycopg://... (create_engine)
-        return "postgresql+psycopg://" + self.url.split("://", 1)[1]
+        from omc_data.testing.server import sqlalchemy_url
+
+        return sqlalchemy_url(self.url)
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -69,10 +69,10 @@ def unique_name(prefix: str) -> str:
 
 
 @contextlib.contextmanager
-def throwaway_cluster() -> Iterator[str]:
+def throwaway_cluster(prefix: str = "omc-data-plugin-pg-") -> Iterator[str]:
     """Start a fast (no fsync) cluster in a fresh /tmp folder; yield its admin URL; stop and delete it."""
     binaries = find_binaries()
-    data_dir = Path(tempfile.mkdtemp(prefix="omc-data-plugin-pg-", dir="/tmp"))
+    data_dir = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
     try:
         chown_to_server_user(data_dir)
         init_cluster(data_dir, binaries, fast=True)
@@ -86,7 +86,7 @@ def throwaway_cluster() -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def admin_server(dsn: str | None) -> Iterator[str]:
+def admin_server(dsn: str | None, *, prefix: str = "omc-data-plugin-pg-") -> Iterator[str]:
     """The admin URL (database ``postgres``) of the server in ``dsn``, else of a throwaway cluster."""
     if dsn:
         admin_url = with_dbname(dsn, "postgres")
@@ -94,7 +94,7 @@ def admin_server(dsn: str | None) -> Iterator[str]:
             conn.execute("SELECT 1")
         yield admin_url
     else:
-        with throwaway_cluster() as admin_url:
+        with throwaway_cluster(prefix) as admin_url:
             yield admin_url
 
 
