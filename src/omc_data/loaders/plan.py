@@ -17,7 +17,7 @@ tested without a server. Differences are either *bridged* (done automatically an
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -125,7 +125,12 @@ class Plan:
 
 def replaced_tables(manifest: Manifest, wanted: Sequence[str] | None) -> list[str]:
     """The snapshot's tables narrowed to ``wanted`` plus, recursively, their dataset children."""
-    names = set(manifest.tables if wanted is None else wanted)
+    return with_dataset_children(manifest.tables if wanted is None else wanted)
+
+
+def with_dataset_children(tables: Iterable[str]) -> list[str]:
+    """``tables`` and, recursively, the dataset tables whose foreign keys point at them, in load order."""
+    names = set(tables)
     changed = True
     while changed:
         changed = False

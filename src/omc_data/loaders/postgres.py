@@ -37,7 +37,14 @@ from omc_data import catalog
 from omc_data.errors import DatabaseError, SchemaMismatchError
 from omc_data.loaders import indexes, introspect, pgbinary, records, references
 from omc_data.loaders.ddl import schema_ddl
-from omc_data.loaders.plan import Plan, TablePlan, empty_with, make_plan, replaced_tables
+from omc_data.loaders.plan import (
+    Plan,
+    TablePlan,
+    empty_with,
+    make_plan,
+    replaced_tables,
+    with_dataset_children,
+)
 from omc_data.loaders.session import (
     NOTHING_CHANGED,
     connect,
@@ -281,7 +288,7 @@ def load(
             set_lock_timeout(conn, lock_timeout)
             if create_schema:
                 _create_schema(conn, target, snapshot, dry_run=dry_run)
-            plan = _plan(conn, snapshot, tables, allow_column_loss)
+            plan, schema = _plan(conn, snapshot, tables, allow_column_loss)
             result.plan = plan
             if plan.blockers and not dry_run:
                 first, more = plan.blockers[0], len(plan.blockers) - 1
@@ -292,8 +299,7 @@ def load(
                     table=first.table,
                     details=[str(b) for b in plan.blockers] if more else [],
                 )
-            schema = introspect.read_schema(conn, plan.table_names) if not plan.blockers else None
-            if schema is not None:
+            if not plan.blockers:
                 if not dry_run:  # what is counted now is what gets deleted: no new references meanwhile
                     references.lock_against_new_references(conn, schema.foreign_keys, plan.table_names)
                 result.referencing = references.count_referencing(conn, schema.foreign_keys, plan.table_names)
@@ -310,7 +316,7 @@ def load(
                     "dataset tables, not them)",
                     details=[str(r) for r in result.referencing],
                 )
-            if result.referencing and schema is not None:
+            if result.referencing:
                 unsure = references.uncountable(result.referencing, schema.foreign_keys)
                 if unsure:
                     raise DatabaseError(
@@ -320,7 +326,6 @@ def load(
                     )
             if before_write is not None:
                 before_write(plan.table_names)
-            assert schema is not None
             _write(conn, snapshot, plan, schema, result, rebuild_min_rows, progress, notice)
             conn.commit()
         except BaseException as exc:
@@ -351,10 +356,10 @@ def _create_schema(
 
 def _plan(
     conn: psycopg.Connection[Any], snapshot: Snapshot, tables: Sequence[str] | None, allow_column_loss: bool
-) -> Plan:
-    names = replaced_tables(snapshot.manifest, tables)
-    schema = introspect.read_schema(conn, names)
-    return make_plan(snapshot.manifest, schema, tables=tables, allow_column_loss=allow_column_loss)
+) -> tuple[Plan, introspect.TargetSchema]:
+    """The plan, and the target's schema it was made from (the load goes on with the same reading)."""
+    schema = introspect.read_schema(conn, replaced_tables(snapshot.manifest, tables))
+    return make_plan(snapshot.manifest, schema, tables=tables, allow_column_loss=allow_column_loss), schema
 
 
 def check(snapshot: Snapshot, target: Target, *, tables: Sequence[str] | None = None,
@@ -500,12 +505,9 @@ def clear(
             else:
                 take_lock(conn, target, wait=wait, on_wait=notice)
             set_lock_timeout(conn, lock_timeout)
-            wanted = set(catalog.table_names() if tables is None else tables)
-            for t in catalog.current():  # dataset children go with their parents
-                if any(fk.ref_table in wanted for fk in t.foreign_keys):
-                    wanted.add(t.name)
+            wanted = with_dataset_children(catalog.table_names() if tables is None else tables)
             present = existing_tables(conn, catalog.table_names())
-            names = catalog.load_order(wanted & present)
+            names = [name for name in wanted if name in present]
             schema = introspect.read_schema(conn, names)
             found = references.count_referencing(conn, schema.foreign_keys, names)
             counts = _counts(conn, names, present=present)
