@@ -10,6 +10,7 @@ print(report.summary())
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import tempfile
 from collections.abc import Callable, Sequence
@@ -23,6 +24,11 @@ from omc_data.snapshots.store import Listing, Snapshot, Store, validate_tag
 from omc_data.snapshots.timefmt import parse_timestamp
 
 if TYPE_CHECKING:  # the heavy parts are imported by the functions that need them
+    from omc_data.builder.collectors.collection import PruneReport
+    from omc_data.builder.collectors.live import CollectRequest, SourceFetch
+    from omc_data.builder.collectors.schedule import Filed
+    from omc_data.builder.generators.spec import Spec
+    from omc_data.builder.realdata import RealInputs
     from omc_data.loaders.capture import CaptureResult
     from omc_data.loaders.postgres import LoadResult
     from omc_data.snapshots.diff import SnapshotDiff
@@ -56,6 +62,9 @@ def parse_as_of(value: dt.datetime | str | None, *, now: dt.datetime | None = No
     return floor_tick(value)
 
 
+REAL_DATA_MODES = ("off", "live", "collected")
+
+
 def build_snapshot(
     tag: str,
     *,
@@ -77,42 +86,230 @@ def build_snapshot(
     bcrypt_rounds: int = defaults.BCRYPT_ROUNDS,
     tables: Sequence[str] | None = None,
     parent: str | None = None,
+    real_data: str = "off",
+    sources: Sequence[str] | None = None,
+    collector: CollectRequest | None = None,
+    require_real_data: bool = False,
+    synthetic: bool = True,
     progress: Progress = NULL_PROGRESS,
 ) -> Manifest:
-    """Generate a synthetic dataset and publish it as snapshot ``tag`` (atomic; tags are immutable)."""
+    """Build snapshot ``tag`` and publish it (atomic; tags are immutable).
+
+    ``real_data``: ``off`` (every source synthetic, the default: nothing goes online), ``live`` (fetch
+    the ``sources`` now with ``collector``'s endpoints, token, retry policy and clock) or ``collected``
+    (use what ``collect_once`` filed under the store). ``require_real_data`` fails the build when a
+    source is degraded or skipped; ``synthetic=False`` builds only the tables real sources filled.
+    """
+    from omc_data.builder.collectors.live import CollectRequest, collect
+
+    if real_data not in REAL_DATA_MODES:
+        raise UsageError(f"unknown real_data {real_data!r}", hint=f"one of {', '.join(REAL_DATA_MODES)}")
+    if real_data == "off" and not synthetic:
+        raise UsageError(
+            "--no-real-data with --no-synthetic leaves nothing to build",
+            hint="drop one of them: --no-synthetic builds only the collected tables",
+        )
+    if real_data == "off" and require_real_data:
+        raise UsageError("--require-real-data contradicts --no-real-data", hint="drop one of them")
+    if real_data == "live" and as_of is not None:
+        raise UsageError(
+            "--as-of cannot be combined with live collection: real prices are stamped at the build's tick",
+            hint="pass --no-real-data or --replay TAG to build at another instant",
+        )
+    chosen = _sources(sources)
+    request = collector or CollectRequest()
+    the_store = open_store(store)
+    if real_data == "collected":
+        as_of = as_of if as_of is not None else _latest_collected_tick(the_store)
+    elif real_data == "live":
+        as_of = request.clock.now()
+    spec = _spec(
+        seed=seed,
+        as_of=as_of,
+        users=users,
+        coins=coins,
+        days=days,
+        algorithms=algorithms,
+        deployments=deployments,
+        agent_sessions=agent_sessions,
+        orders_per_user=orders_per_user,
+        news=news,
+        protocols=protocols,
+        superuser_email=superuser_email,
+        password=password,
+        superuser_password=superuser_password,
+        bcrypt_rounds=bcrypt_rounds,
+    )
+    real = None
+    if real_data != "off":
+        from omc_data.builder.realdata import RealInputs
+
+        validate_tag(tag)
+        if the_store.exists(tag):  # say so before going online, not after
+            from omc_data.errors import SnapshotExistsError
+
+            raise SnapshotExistsError(tag, the_store.root)
+        if real_data == "live":
+            with progress.task("collect"):
+                fetches = collect(dataclasses.replace(request, sources=chosen, news=spec.news))
+        else:
+            fetches = _from_collection(the_store, spec, chosen)
+        real = RealInputs(real_data, fetches, synthetic=synthetic, require=require_real_data)
+    return _build(the_store, tag, spec, tables, parent, real, progress)
+
+
+def _sources(sources: Sequence[str] | None) -> tuple[str, ...]:
+    from omc_data.builder.collectors.raw import SOURCES
+
+    chosen = tuple(SOURCES if sources is None else dict.fromkeys(sources))
+    unknown = [s for s in chosen if s not in SOURCES]
+    if unknown or not chosen:
+        raise UsageError(
+            f"unknown source {unknown[0]!r}" if unknown else "no source chosen",
+            hint=f"--sources takes a comma-separated list of {', '.join(SOURCES)}",
+        )
+    return chosen
+
+
+def _spec(**kwargs: Any) -> Spec:
+    from omc_data.builder.generators.spec import Spec
+
+    kwargs["as_of"] = parse_as_of(kwargs["as_of"])
+    try:
+        return Spec(**kwargs)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+
+
+def _build(
+    store: Store,
+    tag: str,
+    spec: Spec,
+    tables: Sequence[str] | None,
+    parent: str | None,
+    real: RealInputs | None,
+    progress: Progress,
+) -> Manifest:
     from omc_data.builder.build import BuildRequest, build
     from omc_data.builder.generators import GENERATORS
-    from omc_data.builder.generators.spec import Spec
 
     validate_tag(tag)
     if parent is not None:
         validate_tag(parent)
-    try:
-        spec = Spec(
-            seed=seed,
-            as_of=parse_as_of(as_of),
-            users=users,
-            coins=coins,
-            days=days,
-            algorithms=algorithms,
-            deployments=deployments,
-            agent_sessions=agent_sessions,
-            orders_per_user=orders_per_user,
-            news=news,
-            protocols=protocols,
-            superuser_email=superuser_email,
-            password=password,
-            superuser_password=superuser_password,
-            bcrypt_rounds=bcrypt_rounds,
-        )
-    except ValueError as exc:
-        raise UsageError(str(exc)) from exc
     chosen = tuple(GENERATORS) if tables is None else tuple(tables)
     unknown = [t for t in chosen if t not in GENERATORS]
     if unknown:
         raise UsageError(f"no generator for table {unknown[0]!r}", hint=f"tables: {', '.join(GENERATORS)}")
-    request = BuildRequest(tag=tag, spec=spec, tables=chosen, parent=parent)
-    return build(open_store(store), request, progress=progress)
+    request = BuildRequest(tag=tag, spec=spec, tables=chosen, parent=parent, real=real)
+    return build(store, request, progress=progress)
+
+
+def _latest_collected_tick(store: Store) -> dt.datetime:
+    from omc_data.builder.collectors.collection import Collection
+
+    latest = Collection.of_store(store.root).latest("coinspot")
+    if latest is None:
+        raise UsageError(
+            f"no Coinspot responses collected under {store.root}",
+            hint="run 'omc-data collect' (e.g. from cron every 5 minutes) before 'build --from-collected'",
+        )
+    return latest
+
+
+def _from_collection(store: Store, spec: Spec, sources: Sequence[str]) -> dict[str, SourceFetch]:
+    """Every chosen source's collected responses inside the build's window, as a fetch would give them."""
+    from omc_data.builder.collectors.collection import Collection
+    from omc_data.builder.collectors.live import SourceFetch
+    from omc_data.builder.generators.spec import TICK
+
+    collection = Collection.of_store(store.root)
+    lo, hi = spec.first_tick, spec.as_of_tick + TICK
+    out: dict[str, SourceFetch] = {}
+    for source in sources:
+        responses, problems = collection.responses(source, since=lo, until=hi)
+        note = f"{len(problems)} unreadable files skipped (first: {problems[0]})" if problems else None
+        if not responses:
+            reason = f"nothing collected between {lo:%Y-%m-%d %H:%M} and {hi:%Y-%m-%d %H:%M} UTC"
+            out[source] = SourceFetch(source, "degraded", str(collection.root / source), reason=reason)
+            continue
+        latest = responses[-1]
+        out[source] = SourceFetch(
+            source, "collected", latest.url, responses, reason=note, http_status=latest.status
+        )
+    return out
+
+
+def replay_snapshot(
+    tag: str,
+    of: str,
+    *,
+    store: StoreLike = DEFAULT_STORE,
+    parent: str | None = None,
+    progress: Progress = NULL_PROGRESS,
+    **overrides: Any,
+) -> Manifest:
+    """Rebuild snapshot ``of`` as ``tag`` from its manifest's inputs and its ``raw/`` responses, offline.
+
+    Same inputs give byte-identical tables. ``overrides`` replace inputs by name (``seed``, ``users``,
+    ``as_of``, ``synthetic``, ``tables``...); a custom password is never recorded, so a snapshot built
+    with one needs ``password`` (and ``superuser_password``) again.
+    """
+    from omc_data.builder.collectors.live import SourceFetch
+    from omc_data.builder.collectors.raw import RawResponse
+    from omc_data.builder.generators.spec import COUNTS
+    from omc_data.builder.realdata import RealInputs
+
+    the_store = open_store(store)
+    source = the_store.open(of)
+    source.verify()
+    m = source.manifest
+    inputs = m.inputs
+    if m.kind != "build":
+        raise UsageError(f"{of!r} is a {m.kind}, not a build: there is nothing to replay")
+    for secret in ("password", "superuser_password"):
+        if inputs.get(secret) == "custom" and overrides.get(secret) is None:
+            raise UsageError(
+                f"{of!r} was built with a custom {secret.replace('_', ' ')}, which is never recorded",
+                hint=f"pass --{secret.replace('_', '-')} again to replay it",
+            )
+    kwargs: dict[str, Any] = {
+        k: inputs[k] for k in ("seed", "superuser_email", "bcrypt_rounds", *COUNTS) if k in inputs
+    }
+    kwargs["as_of"] = inputs.get("as_of")
+    kwargs["password"] = defaults.PASSWORD
+    kwargs["superuser_password"] = None
+    synthetic_override = overrides.pop("synthetic", None)
+    tables = overrides.pop("tables", None) or inputs.get("tables")
+    kwargs.update({k: v for k, v in overrides.items() if v is not None})
+    spec = _spec(**kwargs)
+    real = None
+    recorded = inputs.get("real_data")
+    if isinstance(recorded, dict):
+        fetches = {}
+        for name, record in m.sources.items():
+            raw_paths = record.get("raw") or []
+            if raw_paths:
+                responses = [RawResponse.from_file((source.path / p).read_bytes()) for p in raw_paths]
+                fetches[name] = SourceFetch(
+                    name,
+                    "replayed",
+                    str(record.get("endpoint", "")),
+                    responses,
+                    reason=f"replay of {of}",
+                    http_status=record.get("http_status"),
+                )
+            elif record.get("outcome") != "synthetic":
+                fetches[name] = SourceFetch(
+                    name,
+                    str(record.get("outcome")),
+                    str(record.get("endpoint", "")),
+                    reason=record.get("reason"),
+                )
+        synthetic = bool(
+            recorded.get("synthetic", True) if synthetic_override is None else synthetic_override
+        )
+        real = RealInputs(str(recorded.get("mode", "live")), fetches, synthetic=synthetic, replay_of=of)
+    return _build(the_store, tag, spec, tables, parent, real, progress)
 
 
 def load_snapshot(
@@ -354,7 +551,8 @@ def verify_snapshot(tag: str, store: StoreLike = DEFAULT_STORE) -> list[str]:
 
 
 def validate_snapshot(tag: str, store: StoreLike = DEFAULT_STORE) -> Report:
-    """Rerun the domain checks on a snapshot; captured snapshots report rule breaks as warnings."""
+    """Rerun the domain checks on a snapshot; captured or collected rows report rule breaks as warnings."""
+    from omc_data.builder.build import real_tables
     from omc_data.snapshots.validate import WARNING, run_checks
 
     snapshot = open_store(store).open(tag)
@@ -364,7 +562,44 @@ def validate_snapshot(tag: str, store: StoreLike = DEFAULT_STORE) -> Report:
     parts = {name: snapshot.part_paths(name) for name in manifest.tables}
     if manifest.kind == "capture":
         return run_checks(parts, as_of=as_of, severity=WARNING)
-    return run_checks(parts, as_of=as_of)
+    return run_checks(parts, as_of=as_of, real_tables=real_tables(manifest.sources))
+
+
+def collect_once(
+    *,
+    store: StoreLike = DEFAULT_STORE,
+    sources: Sequence[str] | None = None,
+    collector: CollectRequest | None = None,
+) -> dict[str, Filed]:
+    """Fetch what is due once and file it under ``<store>/.collected/`` (what ``omc-data collect`` does).
+
+    Coinspot every run, DeFiLlama at most once per UTC day, CryptoPanic only posts newer than those held.
+    """
+    from omc_data.builder.collectors.collection import Collection
+    from omc_data.builder.collectors.live import CollectRequest
+    from omc_data.builder.collectors.schedule import collect_into
+
+    request = dataclasses.replace(collector or CollectRequest(), sources=_sources(sources))
+    return collect_into(Collection.of_store(open_store(store).root), request)
+
+
+def prune_collection(
+    *,
+    store: StoreLike = DEFAULT_STORE,
+    keep_days: int | None = None,
+    max_bytes: int | None = None,
+    dry_run: bool = False,
+    now: dt.datetime | None = None,
+) -> PruneReport:
+    """Bound the collection: drop files older than ``keep_days``, then the oldest beyond ``max_bytes``."""
+    from omc_data.builder.collectors.collection import Collection
+
+    if keep_days is None and max_bytes is None:
+        raise UsageError("prune needs a limit", hint="pass --keep-days N and/or --max-size SIZE")
+    collection = Collection.of_store(open_store(store).root)
+    return collection.prune(
+        now=now or dt.datetime.now(dt.UTC), keep_days=keep_days, max_bytes=max_bytes, dry_run=dry_run
+    )
 
 
 def remove_snapshot(tag: str, store: StoreLike = DEFAULT_STORE) -> Path:

@@ -113,3 +113,47 @@ def diff_resources(env: Mapping[str, str]) -> tuple[int | None, str | None]:
             )
     memory = env.get(ENV_DIFF_MEMORY, "").strip() or None
     return threads, memory
+
+
+ENV_ENDPOINTS = {
+    "coinspot": "OMC_DATA_COINSPOT_URL",
+    "defillama": "OMC_DATA_DEFILLAMA_URL",
+    "cryptopanic": "OMC_DATA_CRYPTOPANIC_URL",
+}
+ENV_CRYPTOPANIC_TOKEN = "CRYPTOPANIC_API_KEY"
+
+
+def endpoints(env: Mapping[str, str]) -> dict[str, str]:
+    """The endpoints set in the environment (``OMC_DATA_<SOURCE>_URL``: the full URL, e.g. a mirror)."""
+    out = {}
+    for source, name in ENV_ENDPOINTS.items():
+        value = env.get(name, "").strip()
+        if value:
+            if not value.startswith(("http://", "https://")):
+                raise UsageError(
+                    f"{name}={value!r} is not an http(s) URL", hint=f"set {name} to a full URL, or unset it"
+                )
+            out[source] = value
+    return out
+
+
+def cryptopanic_token(token_file: Path | None, env: Mapping[str, str]) -> str | None:
+    """The CryptoPanic token: ``--cryptopanic-token-file`` (first line), else ``CRYPTOPANIC_API_KEY``.
+
+    Never a command-line value: argv is visible to every user of the machine (``ps``).
+    """
+    if token_file is not None:
+        try:
+            lines = token_file.read_text().strip().splitlines()
+        except OSError as exc:
+            raise UsageError(
+                f"cannot read the CryptoPanic token file {token_file}: {exc.strerror}",
+                hint="check --cryptopanic-token-file",
+            ) from exc
+        token = lines[0].strip() if lines else ""
+        if not token:
+            raise UsageError(
+                f"the CryptoPanic token file {token_file} is empty", hint="put the token on its first line"
+            )
+        return token
+    return env.get(ENV_CRYPTOPANIC_TOKEN, "").strip() or None

@@ -15,7 +15,7 @@ import typer
 from typer.exceptions import TyperException
 
 from omc_data import config
-from omc_data.cli import build_cmd, capture_cmd, db_cmd, diff_cmd, load_cmd, store_cmds
+from omc_data.cli import build_cmd, capture_cmd, collect_cmd, db_cmd, diff_cmd, load_cmd, store_cmds
 from omc_data.cli.output import Settings, emit_json, render_error, setup_logging, stderr
 from omc_data.errors import OmcDataError
 
@@ -73,6 +73,7 @@ def _global(
 
 store_cmds.register(app)
 build_cmd.register(app)
+collect_cmd.register(app)
 load_cmd.register(app)
 capture_cmd.register(app)
 diff_cmd.register(app)

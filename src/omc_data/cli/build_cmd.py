@@ -3,14 +3,35 @@
 from __future__ import annotations
 
 import time
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
 from omc_data import config, defaults
-from omc_data.cli.output import CliProgress, Settings, emit_json, human_bytes, notice, stdout
+from omc_data.cli.output import CliProgress, Settings, emit_json, human_bytes, notice, stdout, warn
 from omc_data.errors import UsageError
+
+SOURCE_NAMES = "coinspot,defillama,cryptopanic"
+# The spec inputs a replay takes from the replayed snapshot's manifest unless given on the command line.
+REPLAYABLE = (
+    "seed",
+    "as_of",
+    "users",
+    "coins",
+    "days",
+    "algorithms",
+    "deployments",
+    "agent_sessions",
+    "orders_per_user",
+    "news",
+    "protocols",
+    "superuser_email",
+    "password",
+    "superuser_password",
+    "bcrypt_rounds",
+)
 
 
 def build_cmd(
@@ -71,27 +92,110 @@ def build_cmd(
     no_real_data: Annotated[
         bool, typer.Option("--no-real-data", help="Do not go online: every source is synthetic.")
     ] = False,
+    from_collected: Annotated[
+        bool,
+        typer.Option(
+            "--from-collected",
+            help="Use the responses 'omc-data collect' filed in the store instead of going online "
+            "(as-of defaults to the latest collected tick).",
+        ),
+    ] = False,
+    replay: Annotated[
+        str | None,
+        typer.Option(
+            "--replay",
+            metavar="TAG",
+            help="Rebuild TAG offline from its raw/ responses and manifest inputs (options given override).",
+        ),
+    ] = None,
+    sources: Annotated[
+        str, typer.Option("--sources", help="Real sources to collect, comma-separated; others are synthetic.")
+    ] = SOURCE_NAMES,
+    require_real_data: Annotated[
+        bool,
+        typer.Option(
+            "--require-real-data", help="Fail (publishing nothing) if any source is degraded or skipped."
+        ),
+    ] = False,
+    no_synthetic: Annotated[
+        bool,
+        typer.Option("--no-synthetic", help="Build only the collected tables; fail if a source fails."),
+    ] = False,
+    cryptopanic_token_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--cryptopanic-token-file",
+            help="File holding the CryptoPanic token (first line). "
+            "[env: CRYPTOPANIC_API_KEY; without one the source is skipped]",
+        ),
+    ] = None,
+    http_timeout: Annotated[
+        float, typer.Option("--http-timeout", min=0.1, help="Seconds per HTTP request.")
+    ] = 10.0,
+    source_budget: Annotated[
+        float,
+        typer.Option("--source-budget", min=1.0, help="Seconds one source may take, retries included."),
+    ] = 90.0,
     parent: Annotated[str | None, typer.Option(help="Tag this snapshot derives from (recorded).")] = None,
     json: Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")] = False,
 ) -> None:
-    """Build a snapshot: generate every table, check it, and publish it atomically.
+    """Build a snapshot: collect real data, generate the rest, check it, and publish it atomically.
+
+    Real data (Coinspot prices, DeFiLlama TVL, CryptoPanic news) is fetched unless --no-real-data. A
+    source that fails is 'degraded': the build goes on with synthetic stand-ins and says so.
+    Endpoints: OMC_DATA_COINSPOT_URL, OMC_DATA_DEFILLAMA_URL, OMC_DATA_CRYPTOPANIC_URL.
 
     \b
     Examples:
-      omc-data build --tag v12 --no-real-data
-      omc-data build --tag ci-1 --no-real-data --seed 7 --as-of 2026-11-01T00:00:00Z --users 50 --json
+      omc-data build --tag v12
+      omc-data build --tag v12 --require-real-data --sources coinspot,defillama
+      omc-data build --tag dev --no-real-data --seed 7 --as-of 2026-11-01T00:00:00Z --users 50 --json
+      omc-data build --tag v12b --replay v12
+      omc-data build --tag week --from-collected --days 7
     """
     from omc_data import api
 
     settings: Settings = ctx.obj
     env = config.environ()
-    if not no_real_data:
-        raise UsageError(
-            "collecting real data is not available in this version of omc-data",
-            hint="pass --no-real-data to build from synthetic sources",
+    modes = [
+        flag
+        for flag, on in (
+            ("--no-real-data", no_real_data),
+            ("--from-collected", from_collected),
+            ("--replay", replay is not None),
         )
-    started = time.perf_counter()
+        if on
+    ]
+    if len(modes) > 1:
+        raise UsageError(f"{' and '.join(modes)} cannot be combined", hint="pick one way to get real data")
+    if no_real_data and no_synthetic:
+        raise UsageError(
+            "--no-real-data with --no-synthetic leaves nothing to build",
+            hint="drop one of them: --no-synthetic builds only the collected tables",
+        )
     progress = CliProgress(settings)
+    started = time.perf_counter()
+    if replay is not None:
+        given = {name: ctx.params[name] for name in REPLAYABLE if _given(ctx, name)}
+        if _given(ctx, "no_synthetic"):
+            given["synthetic"] = not no_synthetic
+        with progress.session():
+            manifest = api.replay_snapshot(
+                tag, replay, store=settings.store, parent=parent, progress=progress, **given
+            )
+        _report(tag, manifest, settings, started, json)
+        return
+    from omc_data.builder.collectors.http import RetryPolicy
+    from omc_data.builder.collectors.live import CollectRequest
+
+    real_data = "off" if no_real_data else "collected" if from_collected else "live"
+    collector = CollectRequest(
+        endpoints=config.endpoints(env),
+        cryptopanic_token=config.cryptopanic_token(cryptopanic_token_file, env)
+        if real_data == "live"
+        else None,
+        policy=RetryPolicy(timeout=http_timeout, budget=source_budget),
+    )
     with progress.session():
         manifest = api.build_snapshot(
             tag,
@@ -112,10 +216,29 @@ def build_cmd(
             superuser_password=superuser_password or env.get("FIRST_SUPERUSER_PASSWORD") or None,
             bcrypt_rounds=bcrypt_rounds,
             parent=parent,
+            real_data=real_data,
+            sources=[x.strip() for x in sources.split(",") if x.strip()],
+            collector=collector,
+            require_real_data=require_real_data,
+            synthetic=not no_synthetic,
             progress=progress,
         )
+    _report(tag, manifest, settings, started, json)
+
+
+def _given(ctx: typer.Context, name: str) -> bool:
+    source = ctx.get_parameter_source(name)
+    return source is not None and source.name != "DEFAULT"
+
+
+def _report(tag: str, manifest: Any, settings: Settings, started: float, json: bool) -> None:
     seconds = time.perf_counter() - started
     path = settings.store / tag
+    for line, loud in source_lines(manifest.sources):
+        if loud:
+            warn(line)
+        else:
+            notice(line, settings)
     if json:
         emit_json(
             {
@@ -140,6 +263,29 @@ def build_cmd(
         markup=False,
     )
     notice(f"next: omc-data load {tag}", settings)
+
+
+def source_lines(sources: dict[str, dict[str, Any]]) -> list[tuple[str, bool]]:
+    """One line per source that was not plainly synthetic; degraded ones are loud."""
+    out = []
+    for name, record in sources.items():
+        outcome = record.get("outcome")
+        if outcome in ("collected", "replayed"):
+            skipped = sum(record.get("skipped", {}).values())
+            extra = f", {skipped} skipped" if skipped else ""
+            note = f"; {record['reason']}" if record.get("reason") else ""
+            out.append((f"{name}: {outcome}, {record.get('rows', 0):,} rows{extra}{note}", False))
+        elif outcome == "degraded":
+            out.append(
+                (
+                    f"{name} DEGRADED: {record.get('reason')}; "
+                    f"synthetic stand-in used for {record.get('table')}",
+                    True,
+                )
+            )
+        elif outcome == "skipped":
+            out.append((f"{name} skipped: {record.get('reason')}", False))
+    return out
 
 
 def register(app: typer.Typer) -> None:

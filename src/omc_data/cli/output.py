@@ -54,6 +54,12 @@ def setup_logging(verbosity: int) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level)
     root.propagate = False
+    # -vv also shows the HTTP client's own lines (request URLs: the collectors scrub tokens out of them)
+    for name in ("httpx", "httpcore"):
+        lib = logging.getLogger(name)
+        lib.handlers[:] = [handler] if level <= logging.DEBUG else []
+        lib.setLevel(level if level <= logging.DEBUG else logging.WARNING)
+        lib.propagate = level > logging.DEBUG
 
 
 def emit_json(doc: Any) -> None:

@@ -6,6 +6,7 @@ import datetime as dt
 import decimal
 import json
 import random
+from collections.abc import Sequence
 from typing import Any
 
 import pyarrow as pa
@@ -53,3 +54,10 @@ def sorted_table(table: Table, rows: list[dict[str, Any]]) -> pa.Table:
     """Rows as an Arrow table of ``table``'s schema, sorted by primary key (uuid bytes sort as uuids)."""
     rows.sort(key=lambda row: tuple(row[c] for c in table.primary_key))
     return pa.Table.from_pylist(rows, schema=arrow_schema(table))
+
+
+def numbered(table: Table, rows: Sequence[dict[str, Any]]) -> pa.Table:
+    """Rows already in key order as an Arrow table, with serial ids 1..n (collected rows, no ids yet)."""
+    return pa.Table.from_pylist(
+        [{**row, "id": n} for n, row in enumerate(rows, start=1)], schema=arrow_schema(table)
+    )

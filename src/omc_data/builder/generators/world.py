@@ -1,24 +1,43 @@
-"""What the generators of one build share: the spec, and the facts of entities already decided.
+"""What the generators of one build share: the spec, real data, and the facts of entities already decided.
 
 Generators never read each other's output. A child table asks the world for its parents' facts (a user's
 id and creation time, which algorithms are active, a coin's price path), each computed once by the module
-that owns the parent table and memoised here. Facts derive from (seed, table, ordinal) only, so they are
-the same whether or not the parent table itself is part of the build.
+that owns the parent table and memoised here. Facts derive from (seed, table, ordinal) and the collected
+real data only, so they are the same whether or not the parent table itself is part of the build.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from omc_data.builder.generators.spec import Spec
 
 T = TypeVar("T")
+Quote = tuple[int, int, int]  # bid, ask, last in units of 1e-8
+
+
+@dataclass(frozen=True)
+class RealData:
+    """Collected rows the generators build around (already parsed, fitted and counted).
+
+    ``prices``: coin key -> tick (microseconds since the epoch, UTC) -> quote; the history coins' walks end
+    at (and pass through) their real ticks. ``protocols`` and ``news``: the tables' rows without ids, or
+    None when that source gave nothing (the generator's stand-in is used). ``synthetic`` False: only real
+    rows (``--no-synthetic``).
+    """
+
+    prices: Mapping[str, Mapping[int, Quote]] = field(default_factory=dict)
+    protocols: Sequence[dict[str, Any]] | None = None
+    news: Sequence[dict[str, Any]] | None = None
+    synthetic: bool = True
 
 
 class World:
-    def __init__(self, spec: Spec) -> None:
+    def __init__(self, spec: Spec, real: RealData | None = None) -> None:
         self.spec = spec
+        self.real = real or RealData()
         self._memo: dict[Callable[..., Any], Any] = {}
 
     def get(self, fact: Callable[[World], T]) -> T:
