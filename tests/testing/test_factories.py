@@ -94,8 +94,6 @@ def test_seed_all_async_fills_the_database_through_a_session(omc_db: Any) -> Non
     assert count(omc_db, "algorithms") == 4
     assert count(omc_db, "positions") == 3
     assert count(omc_db, "price_data_5min") == 150
-    with pytest.raises(omc_data.errors.UsageError):
-        asyncio.run(omc_data.seed_all_async(omc_db, collect_real_data=True))
 
 
 # -- a host ``db`` fixture, on a seed-era schema (no current-head columns) --------------------------

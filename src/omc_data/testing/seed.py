@@ -13,12 +13,14 @@ flushed, and committed only with ``commit=True``. The result maps each table to 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import decimal
 from collections.abc import Sequence
 from typing import Any
 
 from omc_data import defaults
-from omc_data.errors import UsageError
+from omc_data.errors import CollectorError, UsageError
 from omc_data.testing import factories as f
 
 DEFAULT_COINS = ("btc", "eth", "sol")
@@ -39,14 +41,17 @@ def seed_all(
     seed: int = defaults.SEED,
     now: dt.datetime | None = None,
     commit: bool = False,
+    collector: Any = None,
+    fetched: Any = None,
 ) -> dict[str, list[dict[str, Any]]]:
-    """The synchronous body of :func:`seed_all_async`."""
-    if collect_real_data:
-        raise UsageError(
-            "seed_all_async does not collect real data (tests never touch the internet)",
-            hint="build a snapshot with real data (omc-data build --real-data) and load it with "
-            "omc_data.load_snapshot, or use the omc_snapshot_db fixture",
-        )
+    """The synchronous body of :func:`seed_all_async` (``fetched``: Coinspot's result, already fetched)."""
+    if collect_real_data and fetched is None:
+        from omc_data.builder.collectors.live import collect
+
+        fetched = collect(_coinspot_only(collector))["coinspot"]
+    real, fetched_at = _real_quotes(fetched) if collect_real_data else ({}, None)
+    if fetched_at is not None and now is None:
+        now = fetched_at  # the real prices are of now: so is the rest
     if min(user_count, algorithm_count, price_ticks, orders_per_user, positions_per_user, agent_sessions) < 0:
         raise UsageError("counts must not be negative")
     if positions_per_user > len(coins):
@@ -62,9 +67,7 @@ def seed_all(
     out["user"].extend(users)
     owners = users or out["user"]
     for coin in coins:
-        out["price_data_5min"].extend(
-            f.create_test_price_data(db, coin_type=coin, ticks=price_ticks, end=now)
-        )
+        out["price_data_5min"].extend(_prices(db, coin, price_ticks, now, real.get(coin.lower())))
     if algorithm_count and not owners:
         raise UsageError("algorithms need an owner: ask for at least one user or the superuser")
     for i in range(algorithm_count):
@@ -90,6 +93,65 @@ def seed_all(
     return out
 
 
+Quote = tuple[decimal.Decimal, decimal.Decimal, decimal.Decimal]
+
+
+def _coinspot_only(collector: Any) -> Any:
+    """``collector`` (a CollectRequest, e.g. with a mirror's endpoint) narrowed to Coinspot."""
+    from omc_data.builder.collectors.live import CollectRequest
+
+    return dataclasses.replace(collector or CollectRequest(), sources=("coinspot",))
+
+
+def _real_quotes(fetch: Any) -> tuple[dict[str, Quote], dt.datetime]:
+    """Coinspot's latest prices from one fetch, or CollectorError saying why there are none."""
+    from omc_data.builder.collectors import coinspot
+    from omc_data.builder.collectors.counts import SourceCounts
+
+    if fetch.outcome != "collected":
+        raise CollectorError(
+            f"could not collect real prices from Coinspot: {fetch.reason}",
+            source="coinspot",
+            retryable=True,
+            hint="retry, or seed without collect_real_data",
+        )
+    response = fetch.responses[0]
+    quotes = coinspot.parse_latest(response, SourceCounts())
+    return {k: _decimals(q) for k, q in quotes.items()}, response.fetched_at
+
+
+def _decimals(units: tuple[int, int, int]) -> Quote:
+    bid, ask, last = (decimal.Decimal(u).scaleb(-8) for u in units)
+    return bid, ask, last
+
+
+def _prices(
+    db: Any,
+    coin: str,
+    ticks: int,
+    now: dt.datetime | None,
+    quote: Quote | None,
+) -> list[dict[str, Any]]:
+    """``ticks`` rows of ``coin``; with a real quote, the walk leads up to it and the last row is real."""
+    if quote is None or ticks < 2:
+        return f.create_test_price_data(db, coin_type=coin, ticks=ticks, end=now)
+    instant = (now or f.DEFAULT_NOW).astimezone(dt.UTC)
+    end = instant.replace(minute=instant.minute - instant.minute % 5, second=0, microsecond=0)
+    rows = f.create_test_price_data(
+        db, coin_type=coin, ticks=ticks - 1, end=end - f.TICK, start_price=quote[2]
+    )
+    real = {
+        "coin_type": coin,
+        "bid": quote[0],
+        "ask": quote[1],
+        "last": quote[2],
+        "timestamp": end,
+        "created_at": end,
+    }
+    (real["id"],) = f.insert_rows(db, "price_data_5min", [real])
+    return [*rows, real]
+
+
 async def seed_all_async(
     db: Any,
     user_count: int = 5,
@@ -103,7 +165,15 @@ async def seed_all_async(
     ``positions``, ``agent_sessions``). ``options`` are :func:`seed_all`'s keywords (``coins``,
     ``price_ticks``, ``orders_per_user``, ``seed``, ``now``, ``commit``, ...). The Session is
     synchronous, so the work runs on the event loop's thread, in one go.
+
+    ``collect_real_data=True`` fetches Coinspot's latest prices once (``collector``: a
+    ``CollectRequest``, e.g. a mirror's endpoint); each coin's ticks then lead up to its real quote, the
+    last row being the real one. It raises CollectorError when Coinspot cannot be reached.
     """
+    if collect_real_data and options.get("fetched") is None:  # fetch inside the caller's event loop
+        from omc_data.builder.collectors.live import collect_async
+
+        options["fetched"] = (await collect_async(_coinspot_only(options.get("collector"))))["coinspot"]
     return seed_all(
         db,
         user_count=user_count,
