@@ -14,7 +14,7 @@ import logging
 import math
 import random
 import urllib.parse
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -192,13 +192,3 @@ def _results(page: RawResponse) -> list[Any]:
     doc = page.json()
     results = doc.get("results") if isinstance(doc, dict) else None
     return results if isinstance(results, list) else []
-
-
-def outcome_line(fetch: SourceFetch) -> str:
-    """One line for stderr: ``coinspot: collected (412 coins, HTTP 200, 0.41 s)``."""
-    if fetch.outcome == "collected":
-        return f"{fetch.source}: collected ({len(fetch.responses)} responses, HTTP {fetch.http_status})"
-    return f"{fetch.source}: {fetch.outcome}: {fetch.reason}"
-
-
-SourceParser = Callable[[Sequence[RawResponse]], Any]
