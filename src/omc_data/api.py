@@ -120,7 +120,7 @@ def build_snapshot(
     request = collector or CollectRequest()
     the_store = open_store(store)
     if real_data == "collected":
-        as_of = as_of if as_of is not None else _latest_collected_tick(the_store)
+        as_of = as_of if as_of is not None else _latest_collected_tick(the_store, chosen)
     elif real_data == "live":
         as_of = request.clock.now()
     spec = _spec(
@@ -204,13 +204,16 @@ def _build(
     return build(store, request, progress=progress)
 
 
-def _latest_collected_tick(store: Store) -> dt.datetime:
+def _latest_collected_tick(store: Store, sources: Sequence[str]) -> dt.datetime:
+    """The latest fetch among the chosen sources' collected responses (Coinspot's when it is chosen)."""
     from omc_data.builder.collectors.collection import Collection
 
-    latest = Collection.of_store(store.root).latest("coinspot")
+    collection = Collection.of_store(store.root)
+    leading = ["coinspot"] if "coinspot" in sources else list(sources)
+    latest = max((t for s in leading if (t := collection.latest(s)) is not None), default=None)
     if latest is None:
         raise UsageError(
-            f"no Coinspot responses collected under {store.root}",
+            f"nothing collected for {', '.join(leading)} under {store.root}",
             hint="run 'omc-data collect' (e.g. from cron every 5 minutes) before 'build --from-collected'",
         )
     return latest
@@ -229,8 +232,12 @@ def _from_collection(store: Store, spec: Spec, sources: Sequence[str]) -> dict[s
         responses, problems = collection.responses(source, since=lo, until=hi)
         note = f"{len(problems)} unreadable files skipped (first: {problems[0]})" if problems else None
         if not responses:
+            where = str(collection.root / source)
+            if collection.latest(source) is None:  # never collected (e.g. no token): not a failure
+                out[source] = SourceFetch(source, "skipped", where, reason="nothing collected for it yet")
+                continue
             reason = f"nothing collected between {lo:%Y-%m-%d %H:%M} and {hi:%Y-%m-%d %H:%M} UTC"
-            out[source] = SourceFetch(source, "degraded", str(collection.root / source), reason=reason)
+            out[source] = SourceFetch(source, "degraded", where, reason=reason)
             continue
         latest = responses[-1]
         out[source] = SourceFetch(
@@ -277,13 +284,19 @@ def replay_snapshot(
     }
     kwargs["as_of"] = inputs.get("as_of")
     kwargs["password"] = defaults.PASSWORD
-    kwargs["superuser_password"] = None
+    # "default" was recorded for the superuser's effective password: say it explicitly, or a custom
+    # --password given again would become the superuser's too
+    kwargs["superuser_password"] = (
+        defaults.PASSWORD if inputs.get("superuser_password") == "default" else None
+    )
     synthetic_override = overrides.pop("synthetic", None)
     tables = overrides.pop("tables", None) or inputs.get("tables")
     kwargs.update({k: v for k, v in overrides.items() if v is not None})
     spec = _spec(**kwargs)
     real = None
     recorded = inputs.get("real_data")
+    if synthetic_override is False and not isinstance(recorded, dict):
+        raise UsageError(f"{of!r} holds no collected data: --no-synthetic would leave nothing to build")
     if isinstance(recorded, dict):
         fetches = {}
         for name, record in m.sources.items():

@@ -130,8 +130,9 @@ def endpoints(env: Mapping[str, str]) -> dict[str, str]:
         value = env.get(name, "").strip()
         if value:
             if not value.startswith(("http://", "https://")):
+                # the value is not shown: a mistyped URL may still carry a token
                 raise UsageError(
-                    f"{name}={value!r} is not an http(s) URL", hint=f"set {name} to a full URL, or unset it"
+                    f"{name} is not an http(s) URL", hint=f"set {name} to a full URL, or unset it"
                 )
             out[source] = value
     return out

@@ -60,6 +60,7 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)  # content-type: JSON for dict/list/bytes
     delay: float = 0.0  # seconds before answering
     truncate: int | None = None  # send only this many body bytes, announce them all, then close
+    trickle: float = 0.0  # seconds between single body bytes (a server that never quite stalls)
 
     def encoded(self) -> tuple[bytes, dict[str, str]]:
         if isinstance(self.body, dict | list):
@@ -129,6 +130,12 @@ class _Handler(BaseHTTPRequestHandler):
             if reply.truncate is not None:
                 self.wfile.write(body[: reply.truncate])
                 self.close_connection = True
+            elif reply.trickle > 0:
+                for i in range(len(body)):
+                    if api._closing.wait(reply.trickle):
+                        break
+                    self.wfile.write(body[i : i + 1])
+                    self.wfile.flush()
             else:
                 self.wfile.write(body)
         except OSError:  # the client gave up (a timeout) and closed the connection

@@ -79,6 +79,27 @@ def test_each_run_files_coinspot_defillama_daily_and_only_new_posts(
         assert TOKEN.encode() not in gzip.decompress(path.read_bytes())
 
 
+def test_a_failed_page_keeps_the_watermark_so_no_post_is_lost(
+    tmp_path: Path, fake_api: FakeApi, fake_clock: FakeClock
+) -> None:
+    serve(fake_api, pages={"1": Reply(body=PAGE_1), "2": Reply(status=500)})
+    first = omc_data.collect_once(
+        store=tmp_path, sources=["cryptopanic"], collector=request(fake_api, fake_clock)
+    )
+    assert first["cryptopanic"].outcome == "collected" and first["cryptopanic"].new_posts == 2
+    assert "stopped after page 1" in (first["cryptopanic"].reason or "")
+    assert Collection.of_store(tmp_path).state("cryptopanic") == {}  # page 2's posts are still owed
+    fake_api.route_pages("/api/developer/v2/posts/", {"1": Reply(body=PAGE_1), "2": Reply(body=PAGE_2)})
+    second = omc_data.collect_once(
+        store=tmp_path, sources=["cryptopanic"], collector=request(fake_api, fake_clock)
+    )
+    assert second["cryptopanic"].reason is None
+    assert Collection.of_store(tmp_path).state("cryptopanic") == {"newest_id": 24015501}
+    posts, _ = Collection.of_store(tmp_path).responses("cryptopanic")
+    held = {p["id"] for r in posts for p in r.json()["results"]}
+    assert 24014977 in held  # the post only page 2 had
+
+
 def test_overlapping_runs_never_file_defillama_twice(
     tmp_path: Path, fake_api: FakeApi, fake_clock: FakeClock
 ) -> None:

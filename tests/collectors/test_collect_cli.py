@@ -139,12 +139,13 @@ def test_degraded_sources_are_said_loudly_and_flags_that_contradict_are_usage_er
 ) -> None:
     serve(fake_api, coinspot=[Reply(status=503, body={"status": "error", "message": "maintenance"})])
     store = str(tmp_path)
-    degraded, both, replay_and_live, as_of = run_cli_many(
+    degraded, both, replay_and_live, as_of, replay_sources = run_cli_many(
         [
             ["--store", store, "build", "--tag", "v1", *QUICK],
             ["--store", store, "build", "--tag", "v2", "--no-real-data", "--no-synthetic", "--json"],
             ["--store", store, "build", "--tag", "v3", "--replay", "v1", "--no-real-data"],
             ["--store", store, "build", "--tag", "v4", "--as-of", "2026-11-01T00:00:00Z", *QUICK],
+            ["--store", store, "build", "--tag", "v6", "--replay", "v1", "--sources", "coinspot"],
         ],
         env=env(fake_api),
     )
@@ -154,6 +155,7 @@ def test_degraded_sources_are_said_loudly_and_flags_that_contradict_are_usage_er
     assert_json_error(both, kind="usage_error", code=2)
     assert replay_and_live.code == 2 and "cannot be combined" in replay_and_live.stderr
     assert as_of.code == 2 and "--as-of cannot be combined with live collection" in as_of.stderr
+    assert replay_sources.code == 2 and "--sources does not apply to --replay" in replay_sources.stderr
     replayed = run_cli(
         "--store", store, "build", "--tag", "v5", "--replay", "v1", "--json", env=env(fake_api)
     )
@@ -174,7 +176,9 @@ def test_collect_cli_files_and_prunes(tmp_path: Path, fake_api: FakeApi) -> None
     assert filed["cryptopanic"]["new_posts"] == 3
     human = run_cli("--store", store, "collect", env=env(fake_api))
     assert human.code == 0, human
-    assert "coinspot: filed 1 responses" in human.stdout and "defillama: skipped" in human.stderr
+    assert "coinspot: filed 1 responses" in human.stderr and "defillama: skipped" in human.stderr
+    quiet = run_cli("-q", "--store", store, "collect", env=env(fake_api))
+    assert quiet.code == 0 and quiet.stdout == quiet.stderr == "", quiet  # cron mails only on failure
     pruned, bad = run_cli_many(
         [
             ["--store", store, "collect", "--prune", "--max-size", "1B", "--json"],

@@ -228,6 +228,17 @@ def test_hanging_every_time_gives_up_with_the_timeout(fake_api: FakeApi, fake_cl
     assert exc.status is None and exc.retryable
 
 
+def test_a_server_trickling_bytes_is_cut_off_at_the_request_timeout(
+    fake_api: FakeApi, fake_clock: FakeClock
+) -> None:
+    # each byte comes before httpx's read timeout, so only a deadline on the whole request stops it
+    fake_api.route("/p", Reply(200, {"slow": "x" * 100}, trickle=0.1))
+    started = time.monotonic()
+    exc, _ = _failed(fake_api.url_for("/p"), fake_clock, policy=RetryPolicy(timeout=0.5, attempts=2))
+    assert time.monotonic() - started < 3  # two attempts of 0.5 s, not 2 x 11 s of trickle
+    assert exc.reason.startswith("gave up after 2 attempts: timed out after 0.5s")
+
+
 def test_a_body_cut_mid_way_is_retried(fake_api: FakeApi, fake_clock: FakeClock) -> None:
     full = {"prices": {f"c{i}": {"bid": i, "ask": i + 1} for i in range(50)}}
     fake_api.route("/p", Reply(200, full, truncate=40), Reply(200, full))

@@ -200,6 +200,21 @@ def test_sources_picks_sources_and_the_rest_stay_synthetic(
         omc_data.build_snapshot("v2", store=tmp_path, real_data="live", sources=["binance"])
 
 
+def test_redirects_are_not_followed_so_the_token_stays_home(
+    tmp_path: Path, fake_api: FakeApi, fake_clock: FakeClock
+) -> None:
+    serve(fake_api)
+    fake_api.route_pages(
+        "/api/developer/v2/posts/",
+        {"1": Reply(status=302, headers={"Location": "http://elsewhere.example.com/steal"})},
+    )
+    m = build(tmp_path, "v1", fake_api, fake_clock)
+    record = m.sources["cryptopanic"]
+    assert record["outcome"] == "degraded" and record["http_status"] == 302
+    assert "redirected to http://elsewhere.example.com/steal" in record["reason"]
+    assert len(fake_api.requests_to("/api/developer/v2/posts/")) == 1  # not retried either
+
+
 def test_live_collection_with_an_explicit_as_of_is_a_usage_error(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="--as-of cannot be combined"):
         omc_data.build_snapshot("v1", store=tmp_path, real_data="live", as_of="2026-11-01T00:00:00Z")
@@ -240,3 +255,34 @@ def test_manifest_records_what_the_issue_asks_for(
             assert key in record, (source, key)
     assert doc["sources"]["cryptopanic"]["endpoint"].endswith("?public=true&kind=news")
     assert m.inputs["real_data"]["sources"] == ["coinspot", "defillama", "cryptopanic"]
+
+
+def test_replay_of_a_custom_password_build_asks_for_it_and_then_matches(tmp_path: Path) -> None:
+    spec = {**SMALL, "as_of": "2026-11-01T00:00:00Z"}
+    original = omc_data.build_snapshot(
+        "v1", store=tmp_path, password="Custom-1", superuser_password="omc-dev-password", **spec
+    )
+    assert original.inputs["password"] == "custom" and original.inputs["superuser_password"] == "default"
+    with pytest.raises(UsageError, match="custom password"):
+        omc_data.replay_snapshot("v2", "v1", store=tmp_path)
+    again = omc_data.replay_snapshot("v3", "v1", store=tmp_path, password="Custom-1")
+    assert again.tables["user"].parts[0].sha256 == original.tables["user"].parts[0].sha256
+    with pytest.raises(UsageError, match="holds no collected data"):
+        omc_data.replay_snapshot("v4", "v1", store=tmp_path, password="Custom-1", synthetic=False)
+
+
+@pytest.mark.parametrize("last", ["0", "0.000001", "89000000000"])
+def test_a_degenerate_real_quote_never_aborts_the_build(
+    tmp_path: Path, fake_api: FakeApi, fake_clock: FakeClock, last: str
+) -> None:
+    doc = {"status": "ok", "prices": {"btc": {"bid": last, "ask": last, "last": last}, "eth": COIN_ETH}}
+    serve(fake_api, coinspot=[Reply(body=doc)])
+    m = build(tmp_path, "v1", fake_api, fake_clock, orders_per_user=20)
+    assert m.validation["passed"]
+    cs = m.sources["coinspot"]
+    assert cs["skipped"] == {"history coin's last price outside 0.00001..100,000,000 AUD": 1}
+    btc = [r for r in rows(tmp_path, "v1", "price_data_5min") if r["coin_type"] == "btc"]
+    assert len(btc) == 288 and btc[-1]["last"] != Decimal(last)  # the walk, untouched
+
+
+COIN_ETH = {"bid": "4721.10", "ask": "4738.90", "last": "4730.02"}

@@ -38,6 +38,10 @@ TABLES = {
 }
 REAL_OUTCOMES = ("collected", "replayed")  # the source's rows are real
 MAX_UNITS = 2**63 - 1  # int64 units of 1e-8: 92 billion AUD, far beyond any coin
+# A history coin's walk is scaled through its real ticks, and its orders are priced from them: a quote
+# below 1e-5 AUD cannot hold a price within 2% at 8 decimals, one above 1e8 AUD would overflow the
+# walk. Such a quote is left out of the history (counted); a coin without a history keeps it.
+HISTORY_UNITS = (1_000, 10**16)
 MAX_GAP_GROUPS = 50
 
 
@@ -128,6 +132,7 @@ def _prices(
 ) -> dict[str, dict[int, Quote]]:
     prices: dict[str, dict[int, Quote]] = {}
     lo = spec.first_tick
+    history = {c.key for c in top_coins(spec.coins)}
     for response in responses:  # oldest fetch first: a (coin, tick) seen again keeps the first
         tick = floor_tick(response.fetched_at) if stamp_at_fetch else spec.as_of_tick
         quotes = coinspot.parse_latest(response, counts)
@@ -138,6 +143,8 @@ def _prices(
         for coin, quote in quotes.items():
             if max(quote) > MAX_UNITS:
                 counts.skip("price beyond 92 billion AUD")
+            elif coin in history and not HISTORY_UNITS[0] <= quote[2] <= HISTORY_UNITS[1]:
+                counts.skip("history coin's last price outside 0.00001..100,000,000 AUD")
             elif stamp in prices.setdefault(coin, {}):
                 counts.skip("second quote for the same coin and tick")
             else:

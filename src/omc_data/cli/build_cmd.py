@@ -67,9 +67,14 @@ def build_cmd(
     orders_per_user: Annotated[
         int, typer.Option(min=0, help="Orders per trading user, on average (positions follow from fills).")
     ] = defaults.ORDERS_PER_USER,
-    news: Annotated[int, typer.Option(min=0, help="Synthetic news posts.")] = defaults.NEWS,
+    news: Annotated[
+        int, typer.Option(min=0, help="News posts (CryptoPanic's newest, or synthetic stand-ins).")
+    ] = defaults.NEWS,
     protocols: Annotated[
-        int, typer.Option(min=0, help="DeFi protocols (one row per protocol per day).")
+        int,
+        typer.Option(
+            min=0, help="DeFi protocols: DeFiLlama's top N by TVL, or stand-ins with one row per day."
+        ),
     ] = defaults.PROTOCOLS,
     superuser_email: Annotated[
         str | None,
@@ -176,6 +181,19 @@ def build_cmd(
     progress = CliProgress(settings)
     started = time.perf_counter()
     if replay is not None:
+        live_only = (
+            "sources",
+            "require_real_data",
+            "cryptopanic_token_file",
+            "http_timeout",
+            "source_budget",
+        )
+        stray = [f"--{n.replace('_', '-')}" for n in live_only if _given(ctx, n)]
+        if stray:
+            raise UsageError(
+                f"{', '.join(stray)} does not apply to --replay: a replay never goes online",
+                hint="drop it, or build anew without --replay",
+            )
         given = {name: ctx.params[name] for name in REPLAYABLE if _given(ctx, name)}
         if _given(ctx, "no_synthetic"):
             given["synthetic"] = not no_synthetic

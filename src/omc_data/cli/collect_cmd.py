@@ -65,7 +65,7 @@ def collect_cmd(
     Run it from cron every 5 minutes and real history accumulates: Coinspot is filed every run (one real
     tick each), DeFiLlama at most once per UTC day, CryptoPanic only posts newer than those held. Runs may
     overlap each other and builds. 'omc-data build --from-collected' turns the collection into a snapshot.
-    Exit code 1 when a source failed (so cron mails you), 0 otherwise.
+    With -q it prints nothing unless a source failed; exit code 1 when one did (so cron mails you).
 
     \b
     Examples:
@@ -126,7 +126,7 @@ def collect_cmd(
         for f in filed.values():
             if f.outcome == "collected":
                 posts = f" ({f.new_posts} new posts)" if f.new_posts is not None else ""
-                stdout.print(f"{f.source}: filed {len(f.files)} responses{posts}", markup=False)
+                notice(f"{f.source}: filed {len(f.files)} responses{posts}", settings)
             elif f.outcome == "skipped":
                 notice(f"{f.source}: skipped: {f.reason}", settings)
             else:

@@ -383,9 +383,16 @@ class Fetcher:
             _format_seconds(timeout),
         )
         try:
-            response = await self._client.send(request)
+            # httpx's timeouts restart with every chunk read: a server trickling bytes would never time
+            # out. The whole request (headers and body) must finish within ``timeout`` (plus a grace that
+            # lets httpx's own, more precise, timeouts speak first).
+            async with asyncio.timeout(timeout * 1.1 + 0.05):
+                response = await self._client.send(request)
         except httpx.TimeoutException as exc:
             problem = f"timed out after {_format_seconds(timeout)} ({type(exc).__name__})"
+            return self._problem(problem, retryable=True), None
+        except TimeoutError:
+            problem = f"timed out after {_format_seconds(timeout)} (no complete response)"
             return self._problem(problem, retryable=True), None
         except (httpx.UnsupportedProtocol, httpx.LocalProtocolError, httpx.TooManyRedirects) as exc:
             return self._problem(f"request failed ({type(exc).__name__}: {exc})", retryable=False), None
@@ -448,7 +455,10 @@ class Fetcher:
         message = _api_message(body)
         if status in (401, 403):
             reason += ": the API rejected the token"
-        if message is not None:
+        location = headers.get("location")
+        if 300 <= status < 400 and location:  # redirects are not followed: they could carry a token away
+            reason += f": redirected to {location} (point the endpoint there if you trust it)"
+        elif message is not None:
             reason += f": {_one_line(message, _MESSAGE_MAX)}"
         elif _looks_like_html(content_type, body):
             reason += f": expected JSON, got an HTML page ({content_type})"

@@ -45,7 +45,7 @@ class CollectRequest:
 
     sources: tuple[str, ...] = SOURCES
     endpoints: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_ENDPOINTS))
-    cryptopanic_token: str | None = None
+    cryptopanic_token: str | None = field(default=None, repr=False)
     news: int = 100  # CryptoPanic posts wanted
     policy: RetryPolicy = field(default_factory=RetryPolicy)
     clock: Clock = SYSTEM_CLOCK
@@ -64,7 +64,12 @@ class CollectRequest:
 
     @property
     def scrubber(self) -> Scrubber:
-        return Scrubber([self.cryptopanic_token] if self.cryptopanic_token else [])
+        """Scrubs the token and any password a mirror's endpoint URL carries (``https://u:pw@host/``)."""
+        secrets = [self.cryptopanic_token or ""]
+        for source in self.sources:
+            parts = urllib.parse.urlsplit(self.endpoint(source))
+            secrets.append(urllib.parse.unquote(parts.password or ""))
+        return Scrubber(secrets)
 
 
 @dataclass
@@ -79,6 +84,7 @@ class SourceFetch:
     http_status: int | None = None
     attempts: int = 0
     seconds: float = 0.0
+    incomplete: bool = False  # some pages arrived, then one failed
 
     @property
     def fetched_at(self) -> dt.datetime | None:
@@ -113,7 +119,8 @@ async def collect_async(request: CollectRequest) -> dict[str, SourceFetch]:
 
 async def _collect(request: CollectRequest) -> dict[str, SourceFetch]:
     rng = random.Random(request.seed)
-    async with httpx.AsyncClient(transport=request.transport, follow_redirects=True) as client:
+    # No redirects: a redirect would carry CryptoPanic's token (in the query) to wherever it points.
+    async with httpx.AsyncClient(transport=request.transport, follow_redirects=False) as client:
         jobs = [
             _one(
                 request,
@@ -150,6 +157,7 @@ async def _one(request: CollectRequest, source: str, fetcher: Fetcher) -> Source
     except FetchFailed as exc:
         if result.responses:  # some pages arrived: keep them, say where it stopped
             result.reason = f"stopped after page {len(result.responses)}: {exc.reason}"
+            result.incomplete = True
         else:
             result.outcome, result.reason = "degraded", exc.reason
     result.http_status = fetcher.last_status
@@ -173,8 +181,8 @@ async def _pages(
     configured = dict(urllib.parse.parse_qsl(query, keep_blank_values=True))
     params: dict[str, str] = {}
     posts = 0
-    while True:  # the configured query, then the page's, then the token: none can be overridden by `next`
-        page = await fetcher.get(base, {**configured, **params, **token}, check=cryptopanic.check)
+    while True:  # `next` gives the page; the configured query and the token win over anything it says
+        page = await fetcher.get(base, {**params, **configured, **token}, check=cryptopanic.check)
         into.append(page)
         ids = cryptopanic.post_ids(page.body)
         posts += len(_results(page))

@@ -83,7 +83,9 @@ def _file(collection: Collection, fetch: SourceFetch, watermark: int | None) -> 
             filed.files.append(_rel(collection, collection.add(fresh)))
             filed.new_posts += count
     ids.extend(seen)
-    if ids and max(ids) != watermark:
+    # A page failed: the posts between the last page read and the watermark were never seen. Keep the
+    # watermark, so the next run pages down to it again (the builds deduplicate posts by URL).
+    if ids and max(ids) != watermark and not fetch.incomplete:
         collection.set_state("cryptopanic", {NEWEST_ID: max(ids)})
     return filed
 
@@ -106,7 +108,7 @@ def _new_posts(page: RawResponse, watermark: int | None, seen: set[int]) -> tupl
         return page, len(kept)
     doc["results"] = kept
     body = json.dumps(doc, ensure_ascii=False, sort_keys=True).encode("utf-8")
-    return dataclasses.replace(page, body=body), len(kept)
+    return dataclasses.replace(page, body=body, _file=None), len(kept)
 
 
 def _rel(collection: Collection, path: Path) -> str:
