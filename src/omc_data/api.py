@@ -10,6 +10,8 @@ print(report.summary())
 
 from __future__ import annotations
 
+import concurrent.futures
+import contextlib
 import dataclasses
 import datetime as dt
 import tempfile
@@ -100,7 +102,7 @@ def build_snapshot(
     (use what ``collect_once`` filed under the store). ``require_real_data`` fails the build when a
     source is degraded or skipped; ``synthetic=False`` builds only the tables real sources filled.
     """
-    from omc_data.builder.collectors.live import CollectRequest, collect
+    from omc_data.builder.collectors.live import CollectRequest
 
     if real_data not in REAL_DATA_MODES:
         raise UsageError(f"unknown real_data {real_data!r}", hint=f"one of {', '.join(REAL_DATA_MODES)}")
@@ -140,6 +142,39 @@ def build_snapshot(
         superuser_password=superuser_password,
         bcrypt_rounds=bcrypt_rounds,
     )
+    with contextlib.ExitStack() as stack:
+        return _build_real(
+            the_store,
+            tag,
+            spec,
+            tables,
+            parent,
+            real_data,
+            chosen,
+            request,
+            synthetic,
+            require_real_data,
+            progress,
+            stack,
+        )
+
+
+def _build_real(
+    the_store: Store,
+    tag: str,
+    spec: Spec,
+    tables: Sequence[str] | None,
+    parent: str | None,
+    real_data: str,
+    chosen: tuple[str, ...],
+    request: CollectRequest,
+    synthetic: bool,
+    require_real_data: bool,
+    progress: Progress,
+    stack: contextlib.ExitStack,
+) -> Manifest:
+    from omc_data.builder.collectors.live import collect
+
     real = None
     if real_data != "off":
         from omc_data.builder.realdata import RealInputs
@@ -150,11 +185,15 @@ def build_snapshot(
 
             raise SnapshotExistsError(tag, the_store.root)
         if real_data == "live":
-            with progress.task("collect"):
-                fetches = collect(dataclasses.replace(request, sources=chosen, news=spec.news))
+            # Fetched on a thread while the tables that need no real data are generated: a default
+            # build's bcrypt hashing and the sources' round trips overlap.
+            pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="omc-data-collect")
+            stack.callback(pool.shutdown, wait=True, cancel_futures=True)
+            fetching = pool.submit(collect, dataclasses.replace(request, sources=chosen, news=spec.news))
+            pending: Any = fetching.result
         else:
-            fetches = _from_collection(the_store, spec, chosen)
-        real = RealInputs(real_data, fetches, synthetic=synthetic, require=require_real_data)
+            pending = _from_collection(the_store, spec, chosen)
+        real = RealInputs(real_data, pending, synthetic=synthetic, require=require_real_data)
     return _build(the_store, tag, spec, tables, parent, real, progress)
 
 

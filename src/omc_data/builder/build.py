@@ -53,14 +53,22 @@ def build(store: Store, request: BuildRequest, *, progress: Progress = NULL_PROG
     if uncatalogued:  # a generator alone is not enough: the catalog entry defines the table
         raise ValueError(f"not in the catalog: {uncatalogued}")
     real = request.real
-    assembled = assemble(spec, real) if real is not None else Assembled(RealData())
     tables = _tables(request)
-    sources = _source_records(request, assembled)
-    world = World(spec, assembled.real)
+    done: list[Assembled] = []
+
+    def assembled() -> Assembled:
+        """The parsed real data, on first need: a live fetch may still be running (see RealInputs)."""
+        if not done:
+            done.append(assemble(spec, real) if real is not None else Assembled(RealData()))
+        return done[0]
+
+    # Tables that never read real data (users, agents...) are generated while the sources are fetched.
+    world = World(spec, lambda: assembled().real)
     with SnapshotWriter(store, request.tag, progress=progress) as writer:
         for name in catalog.load_order(tables):
             log.info("generating %s", name)
             writer.write_table(catalog.table(name), GENERATORS[name](world))
+        sources = _source_records(request, assembled())
         if real is not None:
             for source in real.real_sources:
                 for n, response in enumerate(real.responses(source)):

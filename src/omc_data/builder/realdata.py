@@ -13,7 +13,8 @@ tables depend only on the responses and the spec, which is what makes a replay b
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+import functools
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -50,7 +51,8 @@ class RealInputs:
     """The collected side of a build: what happened to every source, and the responses that came back."""
 
     mode: str  # live | collected
-    fetches: Mapping[str, SourceFetch]  # every source, whatever its outcome
+    # every source, whatever its outcome; or a callable giving them (a live fetch running meanwhile)
+    pending: Mapping[str, SourceFetch] | Callable[[], Mapping[str, SourceFetch]]
     synthetic: bool = True  # False: --no-synthetic, only the collected tables
     require: bool = False  # --require-real-data: any degraded or skipped source fails the build
     replay_of: str | None = None
@@ -58,6 +60,11 @@ class RealInputs:
     def __post_init__(self) -> None:
         if self.mode not in MODES:
             raise ValueError(f"unknown real-data mode {self.mode!r}")
+
+    @functools.cached_property
+    def fetches(self) -> Mapping[str, SourceFetch]:
+        """Every source's fetch, waiting for it on first use when it is still running."""
+        return self.pending() if callable(self.pending) else self.pending
 
     def responses(self, source: str) -> list[RawResponse]:
         fetch = self.fetches.get(source)

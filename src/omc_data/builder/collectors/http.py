@@ -35,13 +35,14 @@ import random
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Protocol
-
-import httpx
+from typing import TYPE_CHECKING, Protocol
 
 from omc_data.builder.collectors.raw import RawResponse
 from omc_data.builder.collectors.scrub import Scrubber
 from omc_data.errors import CollectorError
+
+if TYPE_CHECKING:  # imported where requests are made: an offline build never loads httpx (~0.1 s)
+    import httpx
 
 logger = logging.getLogger(__name__)
 
@@ -178,6 +179,8 @@ def _one_line(text: str, limit: int | None = None) -> str:
 
 
 def _status_text(status: int) -> str:
+    import httpx
+
     phrase = httpx.codes.get_reason_phrase(status)
     return f"HTTP {status} {phrase}" if phrase else f"HTTP {status}"
 
@@ -278,6 +281,8 @@ class Fetcher:
         Success is a 2xx whose (scrubbed) body passes ``check``, which raises ``ValueError`` to reject
         it (see :func:`require_json`); a rejected body is retried like a 5xx.
         """
+        import httpx
+
         policy = self.policy
         try:
             self._request(url, params, policy.timeout)
@@ -337,6 +342,8 @@ class Fetcher:
         raise AssertionError("unreachable")  # pragma: no cover - the loop always returns or raises
 
     def _request(self, url: str, params: Mapping[str, str] | None, timeout: float) -> httpx.Request:
+        import httpx
+
         # Merged here: httpx 0.28 *replaces* a URL's query with ``params=`` instead of merging them.
         target = httpx.URL(url)
         if params:
@@ -371,6 +378,8 @@ class Fetcher:
         attempt: int,
     ) -> tuple[RawResponse | _Problem, int | None]:
         """One GET: the response, or why it failed, and the HTTP status if one arrived."""
+        import httpx
+
         scrub = self._scrubber.text
         request = self._request(url, params, timeout)
         self._attempts += 1

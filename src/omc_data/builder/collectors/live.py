@@ -16,14 +16,15 @@ import random
 import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from omc_data.builder.collectors import coinspot, cryptopanic, defillama
 from omc_data.builder.collectors.http import SYSTEM_CLOCK, Clock, Fetcher, FetchFailed, RetryPolicy
 from omc_data.builder.collectors.raw import SOURCES, RawResponse
 from omc_data.builder.collectors.scrub import Scrubber, scrubbed_logging
+
+if TYPE_CHECKING:  # imported when fetching: an offline build never loads httpx
+    import httpx
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +120,8 @@ async def collect_async(request: CollectRequest) -> dict[str, SourceFetch]:
 
 async def _collect(request: CollectRequest) -> dict[str, SourceFetch]:
     rng = random.Random(request.seed)
+    import httpx
+
     # No redirects: a redirect would carry CryptoPanic's token (in the query) to wherever it points.
     async with httpx.AsyncClient(transport=request.transport, follow_redirects=False) as client:
         jobs = [
@@ -160,6 +163,8 @@ async def _one(request: CollectRequest, source: str, fetcher: Fetcher) -> Source
             result.incomplete = True
         else:
             result.outcome, result.reason = "degraded", exc.reason
+    # Compress each response for raw/ now, on the fetching thread, while the build generates other tables.
+    result.responses = [r.compressed() for r in result.responses]
     result.http_status = fetcher.last_status
     result.attempts = fetcher.attempts
     result.seconds = fetcher.elapsed

@@ -10,6 +10,7 @@ keys): the same response gives the same file.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import gzip
 import json
@@ -39,6 +40,10 @@ class RawResponse:
     def json(self) -> Any:
         """The body as JSON (ValueError when it is not)."""
         return json.loads(self.body)
+
+    def compressed(self) -> RawResponse:
+        """This response with its file bytes made now (``to_file`` then costs nothing)."""
+        return self if self._file is not None else dataclasses.replace(self, _file=self.to_file())
 
     def to_file(self) -> bytes:
         if self._file is not None:

@@ -35,10 +35,19 @@ class RealData:
 
 
 class World:
-    def __init__(self, spec: Spec, real: RealData | None = None) -> None:
+    def __init__(self, spec: Spec, real: RealData | Callable[[], RealData] | None = None) -> None:
         self.spec = spec
-        self.real = real or RealData()
+        self._real = real
         self._memo: dict[Callable[..., Any], Any] = {}
+
+    @property
+    def real(self) -> RealData:
+        """The collected rows; a callable is called on first use (the fetch may still be running)."""
+        if callable(self._real):
+            self._real = self._real()
+        if self._real is None:
+            self._real = RealData()
+        return self._real
 
     def get(self, fact: Callable[[World], T]) -> T:
         """``fact(world)``, computed on first use and then remembered for this build."""
