@@ -14,6 +14,36 @@ from omc_data.cli.output import CliProgress, Settings, emit_json, human_bytes, n
 from omc_data.errors import UsageError
 
 SOURCE_NAMES = "coinspot,defillama,cryptopanic"
+# Options shared by build and collect: how to reach the sources.
+TokenFileOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--cryptopanic-token-file",
+        help="File holding the CryptoPanic token (first line). "
+        "[env: CRYPTOPANIC_API_KEY; without one the source is skipped]",
+    ),
+]
+HttpTimeoutOpt = Annotated[float, typer.Option("--http-timeout", min=0.1, help="Seconds per HTTP request.")]
+SourceBudgetOpt = Annotated[
+    float, typer.Option("--source-budget", min=1.0, help="Seconds one source may take, retries included.")
+]
+
+
+def collect_request(
+    token_file: Path | None, http_timeout: float, source_budget: float, *, token: bool = True
+) -> Any:
+    """The CollectRequest the options and the environment describe (endpoints, token, retry policy)."""
+    from omc_data.builder.collectors.http import RetryPolicy
+    from omc_data.builder.collectors.live import CollectRequest
+
+    env = config.environ()
+    return CollectRequest(
+        endpoints=config.endpoints(env),
+        cryptopanic_token=config.cryptopanic_token(token_file, env) if token else None,
+        policy=RetryPolicy(timeout=http_timeout, budget=source_budget),
+    )
+
+
 # The spec inputs a replay takes from the replayed snapshot's manifest unless given on the command line.
 REPLAYABLE = (
     "seed",
@@ -126,21 +156,9 @@ def build_cmd(
         bool,
         typer.Option("--no-synthetic", help="Build only the collected tables; fail if a source fails."),
     ] = False,
-    cryptopanic_token_file: Annotated[
-        Path | None,
-        typer.Option(
-            "--cryptopanic-token-file",
-            help="File holding the CryptoPanic token (first line). "
-            "[env: CRYPTOPANIC_API_KEY; without one the source is skipped]",
-        ),
-    ] = None,
-    http_timeout: Annotated[
-        float, typer.Option("--http-timeout", min=0.1, help="Seconds per HTTP request.")
-    ] = 10.0,
-    source_budget: Annotated[
-        float,
-        typer.Option("--source-budget", min=1.0, help="Seconds one source may take, retries included."),
-    ] = 90.0,
+    cryptopanic_token_file: TokenFileOpt = None,
+    http_timeout: HttpTimeoutOpt = 10.0,
+    source_budget: SourceBudgetOpt = 90.0,
     parent: Annotated[str | None, typer.Option(help="Tag this snapshot derives from (recorded).")] = None,
     json: Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")] = False,
 ) -> None:
@@ -203,16 +221,9 @@ def build_cmd(
             )
         _report(tag, manifest, settings, started, json)
         return
-    from omc_data.builder.collectors.http import RetryPolicy
-    from omc_data.builder.collectors.live import CollectRequest
-
     real_data = "off" if no_real_data else "collected" if from_collected else "live"
-    collector = CollectRequest(
-        endpoints=config.endpoints(env),
-        cryptopanic_token=config.cryptopanic_token(cryptopanic_token_file, env)
-        if real_data == "live"
-        else None,
-        policy=RetryPolicy(timeout=http_timeout, budget=source_budget),
+    collector = collect_request(
+        cryptopanic_token_file, http_timeout, source_budget, token=real_data == "live"
     )
     with progress.session():
         manifest = api.build_snapshot(

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from omc_data import config
-from omc_data.cli.build_cmd import SOURCE_NAMES
+from omc_data.cli.build_cmd import (
+    SOURCE_NAMES,
+    HttpTimeoutOpt,
+    SourceBudgetOpt,
+    TokenFileOpt,
+    collect_request,
+)
 from omc_data.cli.output import Settings, emit_json, human_bytes, notice, stdout, warn
 from omc_data.errors import OmcDataError, UsageError
 
@@ -30,20 +34,9 @@ def collect_cmd(
     sources: Annotated[
         str, typer.Option("--sources", help="Sources to collect, comma-separated.")
     ] = SOURCE_NAMES,
-    cryptopanic_token_file: Annotated[
-        Path | None,
-        typer.Option(
-            "--cryptopanic-token-file",
-            help="File holding the CryptoPanic token (first line). "
-            "[env: CRYPTOPANIC_API_KEY; without one the source is skipped]",
-        ),
-    ] = None,
-    http_timeout: Annotated[
-        float, typer.Option("--http-timeout", min=0.1, help="Seconds per HTTP request.")
-    ] = 10.0,
-    source_budget: Annotated[
-        float, typer.Option("--source-budget", min=1.0, help="Seconds one source may take, retries included.")
-    ] = 90.0,
+    cryptopanic_token_file: TokenFileOpt = None,
+    http_timeout: HttpTimeoutOpt = 10.0,
+    source_budget: SourceBudgetOpt = 90.0,
     prune: Annotated[
         bool,
         typer.Option(
@@ -105,15 +98,7 @@ def collect_cmd(
         return
     if keep_days is not None or max_size is not None or dry_run:
         raise UsageError("--keep-days, --max-size and --dry-run go with --prune", hint="add --prune")
-    from omc_data.builder.collectors.http import RetryPolicy
-    from omc_data.builder.collectors.live import CollectRequest
-
-    env = config.environ()
-    collector = CollectRequest(
-        endpoints=config.endpoints(env),
-        cryptopanic_token=config.cryptopanic_token(cryptopanic_token_file, env),
-        policy=RetryPolicy(timeout=http_timeout, budget=source_budget),
-    )
+    collector = collect_request(cryptopanic_token_file, http_timeout, source_budget)
     filed = api.collect_once(
         store=settings.store,
         sources=[x.strip() for x in sources.split(",") if x.strip()],
