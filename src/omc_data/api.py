@@ -11,10 +11,10 @@ print(report.summary())
 from __future__ import annotations
 
 import concurrent.futures
-import contextlib
 import dataclasses
 import datetime as dt
 import tempfile
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -142,39 +142,6 @@ def build_snapshot(
         superuser_password=superuser_password,
         bcrypt_rounds=bcrypt_rounds,
     )
-    with contextlib.ExitStack() as stack:
-        return _build_real(
-            the_store,
-            tag,
-            spec,
-            tables,
-            parent,
-            real_data,
-            chosen,
-            request,
-            synthetic,
-            require_real_data,
-            progress,
-            stack,
-        )
-
-
-def _build_real(
-    the_store: Store,
-    tag: str,
-    spec: Spec,
-    tables: Sequence[str] | None,
-    parent: str | None,
-    real_data: str,
-    chosen: tuple[str, ...],
-    request: CollectRequest,
-    synthetic: bool,
-    require_real_data: bool,
-    progress: Progress,
-    stack: contextlib.ExitStack,
-) -> Manifest:
-    from omc_data.builder.collectors.live import collect
-
     real = None
     if real_data != "off":
         from omc_data.builder.realdata import RealInputs
@@ -185,16 +152,32 @@ def _build_real(
 
             raise SnapshotExistsError(tag, the_store.root)
         if real_data == "live":
-            # Fetched on a thread while the tables that need no real data are generated: a default
-            # build's bcrypt hashing and the sources' round trips overlap.
-            pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="omc-data-collect")
-            stack.callback(pool.shutdown, wait=True, cancel_futures=True)
-            fetching = pool.submit(collect, dataclasses.replace(request, sources=chosen, news=spec.news))
-            pending: Any = fetching.result
+            pending: Any = _fetch_in_background(dataclasses.replace(request, sources=chosen, news=spec.news))
         else:
             pending = _from_collection(the_store, spec, chosen)
         real = RealInputs(real_data, pending, synthetic=synthetic, require=require_real_data)
     return _build(the_store, tag, spec, tables, parent, real, progress)
+
+
+def _fetch_in_background(request: CollectRequest) -> Callable[[], dict[str, SourceFetch]]:
+    """Start fetching now; the returned callable waits for the result (or raises its error).
+
+    The build generates the tables that need no real data meanwhile (a default build's bcrypt hashing
+    overlaps the round trips). A daemon thread: Ctrl-C or a failed build does not wait for the requests
+    in flight (each is bounded by the time budget anyway).
+    """
+    from omc_data.builder.collectors.live import collect
+
+    future: concurrent.futures.Future[dict[str, SourceFetch]] = concurrent.futures.Future()
+
+    def run() -> None:
+        try:
+            future.set_result(collect(request))
+        except BaseException as exc:  # handed to whoever waits for the result
+            future.set_exception(exc)
+
+    threading.Thread(target=run, name="omc-data-collect", daemon=True).start()
+    return future.result
 
 
 def _sources(sources: Sequence[str] | None) -> tuple[str, ...]:
