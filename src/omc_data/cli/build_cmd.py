@@ -73,7 +73,9 @@ def build_cmd(
     as_of: Annotated[
         str | None,
         typer.Option(
-            "--as-of", help="Instant the dataset represents (RFC 3339). [default: now, floored to 5 min]"
+            "--as-of",
+            help="Instant the dataset represents (RFC 3339); offline, replayed or collected builds only. "
+            "[default: now, floored to 5 min]",
         ),
     ] = None,
     users: Annotated[
