@@ -245,10 +245,10 @@ def _from_collection(store: Store, spec: Spec, sources: Sequence[str]) -> dict[s
     """Every chosen source's collected responses inside the build's window, as a fetch would give them."""
     from omc_data.builder.collectors.collection import Collection
     from omc_data.builder.collectors.live import SourceFetch
-    from omc_data.builder.generators.spec import TICK
+    from omc_data.builder.realdata import window
 
     collection = Collection.of_store(store.root)
-    lo, hi = spec.first_tick, spec.as_of_tick + TICK
+    lo, hi = window(spec)
     out: dict[str, SourceFetch] = {}
     for source in sources:
         responses, problems = collection.responses(source, since=lo, until=hi)

@@ -17,3 +17,15 @@ AGENT_SESSIONS = 20
 ORDERS_PER_USER = 20  # on average, for the users who trade (most of them)
 NEWS = 100
 PROTOCOLS = 20
+# The count inputs of a build (Spec fields, manifest inputs, what a replay takes from a manifest)
+COUNTS = (
+    "users",
+    "coins",
+    "days",
+    "algorithms",
+    "deployments",
+    "agent_sessions",
+    "orders_per_user",
+    "news",
+    "protocols",
+)

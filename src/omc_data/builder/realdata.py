@@ -25,6 +25,7 @@ from omc_data.builder.collectors.counts import SourceCounts
 from omc_data.builder.collectors.live import SourceFetch
 from omc_data.builder.collectors.raw import SOURCES, RawResponse
 from omc_data.builder.generators.coins import top_coins
+from omc_data.builder.generators.prices import History, tick_count
 from omc_data.builder.generators.spec import TICK, Spec, floor_tick
 from omc_data.builder.generators.world import Quote, RealData
 from omc_data.snapshots.timefmt import format_timestamp
@@ -94,13 +95,13 @@ class Assembled:
     gap_ticks: int = 0
 
 
-def _window(spec: Spec) -> tuple[dt.datetime, dt.datetime]:
+def window(spec: Spec) -> tuple[dt.datetime, dt.datetime]:
     """Fetches that belong to a ``collected`` build: from the first tick to the end of the as_of tick."""
     return spec.first_tick, spec.as_of_tick + TICK
 
 
 def _in_window(spec: Spec, responses: Sequence[RawResponse]) -> list[RawResponse]:
-    lo, hi = _window(spec)
+    lo, hi = window(spec)
     return [r for r in responses if lo <= r.fetched_at < hi]
 
 
@@ -162,15 +163,12 @@ def _prices(
 
 def _gaps(spec: Spec, prices: Mapping[str, Mapping[int, Quote]]) -> tuple[list[dict[str, Any]], int]:
     """The history coins' ticks with no real quote (filled by the walk), as ranges grouped by coins."""
-    first_us = int(spec.first_tick.timestamp()) * 1_000_000
-    step = int(TICK.total_seconds()) * 1_000_000
-    n = spec.days * 288
+    history = History(spec, prices)
     groups: dict[tuple[tuple[int, int], ...], list[str]] = {}
     total = 0
-    for coin in sorted(c.key for c in top_coins(spec.coins)):
-        present = np.zeros(n, dtype=bool)
-        for stamp in prices.get(coin, {}):
-            present[(stamp - first_us) // step] = True
+    for coin in sorted(history.keys):
+        present = np.zeros(tick_count(spec), dtype=bool)
+        present[list(history.real_ticks(coin))] = True
         missing = np.flatnonzero(~present)
         total += len(missing)
         if not len(missing):

@@ -185,6 +185,12 @@ def _now(now: dt.datetime | None) -> dt.datetime:
     return now if now is not None else DEFAULT_NOW
 
 
+def floor_tick(instant: dt.datetime | None) -> dt.datetime:
+    """The 5-minute tick at or before ``instant`` (the fixed default instant when None)."""
+    tick = _now(instant).replace(second=0, microsecond=0)
+    return tick - dt.timedelta(minutes=tick.minute % 5)
+
+
 def _one(db: Any, table: str, row: dict[str, Any]) -> dict[str, Any]:
     (key,) = catalog.table(table).primary_key
     (row[key],) = insert_rows(db, table, [row])
@@ -241,8 +247,7 @@ def create_test_price_data(
     if ticks < 1:
         raise UsageError("ticks must be at least 1")
     r = _state(db).rng
-    last_tick = _now(end).replace(second=0, microsecond=0)
-    last_tick -= dt.timedelta(minutes=last_tick.minute % 5)
+    last_tick = floor_tick(end)
     scale = 10**8
     price = float(start_price if start_price is not None else COIN_PRICES.get(coin_type.lower(), 10))
     units = max(int(price * scale), 100)

@@ -21,6 +21,7 @@ from typing import Any
 
 from omc_data import defaults
 from omc_data.errors import CollectorError, UsageError
+from omc_data.snapshots import trading
 from omc_data.testing import factories as f
 
 DEFAULT_COINS = ("btc", "eth", "sol")
@@ -121,7 +122,7 @@ def _real_quotes(fetch: Any) -> tuple[dict[str, Quote], dt.datetime]:
 
 
 def _decimals(units: tuple[int, int, int]) -> Quote:
-    bid, ask, last = (decimal.Decimal(u).scaleb(-8) for u in units)
+    bid, ask, last = (trading.units(u, trading.PRICE_SCALE) for u in units)
     return bid, ask, last
 
 
@@ -135,8 +136,7 @@ def _prices(
     """``ticks`` rows of ``coin``; with a real quote, the walk leads up to it and the last row is real."""
     if quote is None or ticks < 2:
         return f.create_test_price_data(db, coin_type=coin, ticks=ticks, end=now)
-    instant = (now or f.DEFAULT_NOW).astimezone(dt.UTC)
-    end = instant.replace(minute=instant.minute - instant.minute % 5, second=0, microsecond=0)
+    end = f.floor_tick(now)
     rows = f.create_test_price_data(
         db, coin_type=coin, ticks=ticks - 1, end=end - f.TICK, start_price=quote[2]
     )

@@ -22,9 +22,9 @@ from omc_data.builder.collectors.counts import (
     load_json,
     one_line,
     read_number,
-    units,
 )
 from omc_data.builder.collectors.raw import RawResponse
+from omc_data.snapshots.trading import to_units
 
 SCALE = 8  # numeric(20, 8); values are returned as int units of 1e-8
 INTEGER_DIGITS = 12
@@ -115,6 +115,6 @@ def _quote(entry: object) -> tuple[Quote, int]:
     rounded = 0
     for name in FIELDS:
         number, changed = fit_decimal(read_number(entry[name]), scale=SCALE, integer_digits=INTEGER_DIGITS)
-        values.append(units(number, SCALE))
+        values.append(to_units(number, SCALE))
         rounded += changed
     return (values[0], values[1], values[2]), rounded

@@ -147,11 +147,6 @@ class Collection:
         tmp.write_text(json.dumps(state, sort_keys=True) + "\n")
         tmp.replace(folder / STATE_NAME)
 
-    def size(self) -> tuple[int, int]:
-        """(files, bytes) of every collected response."""
-        files = [p for s in SOURCES for _, p in self.files(s)]
-        return len(files), sum(_size(p) for p in files)
-
     def prune(
         self,
         *,

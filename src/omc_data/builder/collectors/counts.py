@@ -123,8 +123,3 @@ def fit_decimal(number: decimal.Decimal, *, scale: int, integer_digits: int) -> 
     if rounded >= limit:
         raise ValueError("too many integer digits")
     return rounded, rounded != number
-
-
-def units(number: decimal.Decimal, scale: int) -> int:
-    """A value already fitted to ``scale`` decimals as an int of units of ``10**-scale``."""
-    return int(number.scaleb(scale, context=_CONTEXT))

@@ -12,17 +12,7 @@ from omc_data.builder.passwords import DEFAULT_PASSWORD, DEFAULT_ROUNDS
 
 TICK = dt.timedelta(minutes=5)
 TICKS_PER_DAY = 288
-COUNTS = (
-    "users",
-    "coins",
-    "days",
-    "algorithms",
-    "deployments",
-    "agent_sessions",
-    "orders_per_user",
-    "news",
-    "protocols",
-)
+COUNTS = defaults.COUNTS
 DEFAULT_SUPERUSER_EMAIL = defaults.SUPERUSER_EMAIL
 
 
