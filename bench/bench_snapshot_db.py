@@ -25,7 +25,7 @@ TAG = "bench-snapdb"
 
 _CLONE = """
 import sys
-from omc_data.loaders.localpg import create_database, drop_database
+from omc_data.localdb.cluster import create_database, drop_database
 admin, template = sys.argv[1], sys.argv[2]
 create_database(admin, "bench_clone", template=template)
 drop_database(admin, "bench_clone")
@@ -34,7 +34,7 @@ drop_database(admin, "bench_clone")
 _RELOAD = """
 import sys
 import omc_data
-from omc_data.loaders.localpg import create_database, drop_database
+from omc_data.localdb.cluster import create_database, drop_database
 from omc_data.testing.server import with_dbname
 admin, store = sys.argv[1], sys.argv[2]
 create_database(admin, "bench_reload")

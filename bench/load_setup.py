@@ -41,7 +41,7 @@ from typing import Any, TypeVar
 import psycopg
 from psycopg import sql
 
-from omc_data.loaders import localpg
+from omc_data.localdb import cluster
 
 log = logging.getLogger(__name__)
 
@@ -116,8 +116,8 @@ class LoadFixture:
     databases: Sequence[str] = DATABASES
     tables: list[TableInfo] = field(default_factory=list)  # in load order: parents first
     views: list[str] = field(default_factory=list)  # dependent materialized views, refresh order
-    _cluster: localpg.LocalCluster | None = None
-    _binaries: localpg.PgBinaries | None = None
+    _cluster: cluster.LocalCluster | None = None
+    _binaries: cluster.PgBinaries | None = None
     _built: bool = False
     _reset_counts: dict[str, int] = field(default_factory=dict)
     _t0: float = field(default_factory=time.perf_counter)
@@ -172,12 +172,12 @@ class LoadFixture:
 
     def stop(self) -> None:
         if self._binaries is not None and (self.pgdata / "PG_VERSION").exists():
-            localpg.stop_cluster(self.pgdata, self._binaries, mode="fast")
+            cluster.stop_cluster(self.pgdata, self._binaries, mode="fast")
         self._cluster = None
 
     def _start(self) -> None:
         assert self._binaries is not None
-        self._cluster = localpg.start_cluster(self.pgdata, self._binaries)
+        self._cluster = cluster.start_cluster(self.pgdata, self._binaries)
 
     def _build(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
@@ -197,8 +197,8 @@ class LoadFixture:
         infos = self._table_infos(manifest)
 
         self._say("starting a throwaway PostgreSQL cluster")
-        self._binaries = localpg.find_binaries()
-        localpg.init_cluster(self.pgdata, self._binaries, fast=True)
+        self._binaries = cluster.find_binaries()
+        cluster.init_cluster(self.pgdata, self._binaries, fast=True)
         self._start()
         with psycopg.connect(self.url("postgres"), autocommit=True) as conn:
             for key, value in CLUSTER_SETTINGS.items():
@@ -207,7 +207,7 @@ class LoadFixture:
         schema = self.repo / SCHEMA_SQL
         if not schema.is_file():
             raise RuntimeError(f"the app-like schema {schema} is missing")
-        localpg.create_database(self.url("postgres"), TEMPLATE_DB)
+        cluster.create_database(self.url("postgres"), TEMPLATE_DB)
         with psycopg.connect(self.url(TEMPLATE_DB), autocommit=True) as conn:
             conn.execute(schema.read_text())  # type: ignore[arg-type]  # a trusted fixture file
             order, views, sequences = self._read_schema(conn, list(infos))
@@ -215,7 +215,7 @@ class LoadFixture:
         self.tables = [infos[name] for name in order]
         self.views = views
         for db in self.databases:
-            localpg.create_database(self.url("postgres"), db, template=TEMPLATE_DB)
+            cluster.create_database(self.url("postgres"), db, template=TEMPLATE_DB)
 
         self._say("exporting CSV files")
         self._export_csv()
@@ -521,7 +521,7 @@ def _server_user_can_read(path: Path) -> bool:
 
 
 def _as_server_user_ok(argv: list[str]) -> bool:
-    full = ["runuser", "-u", localpg.SERVER_OS_USER, "--", *argv]
+    full = ["runuser", "-u", cluster.SERVER_OS_USER, "--", *argv]
     return subprocess.run(full, capture_output=True, cwd="/", check=False, timeout=30).returncode == 0
 
 

@@ -16,7 +16,7 @@ from typing import NoReturn
 
 import pytest
 
-from omc_data.loaders.localpg import create_database, drop_database
+from omc_data.localdb.cluster import create_database, drop_database
 from omc_data.testing import server
 from omc_data.testing.server import mark_template, unique_name, with_dbname
 

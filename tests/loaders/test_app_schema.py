@@ -37,7 +37,7 @@ from psycopg import sql
 
 import omc_data
 from omc_data import catalog
-from omc_data.loaders.localpg import create_database, drop_database
+from omc_data.localdb.cluster import create_database, drop_database
 from pg import PgServer, cloned_database, unique_name, with_dbname
 from snaptools import Run, build_small, run_cli, snapshot_rows, spawn_cli
 

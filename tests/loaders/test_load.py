@@ -20,9 +20,9 @@ from omc_data import catalog
 from omc_data.errors import DatabaseError, IntegrityError, SchemaMismatchError
 from omc_data.loaders import postgres
 from omc_data.loaders.ddl import table_ddl
-from omc_data.loaders.localpg import create_database, drop_database, free_port
 from omc_data.loaders.session import LOCK_KEY
 from omc_data.loaders.target import Target
+from omc_data.localdb.cluster import create_database, drop_database, free_port
 from omc_data.snapshots.store import Snapshot
 from pg import PgServer
 from snaptools import Run, run_cli, snapshot_rows

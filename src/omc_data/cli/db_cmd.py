@@ -49,7 +49,7 @@ def up_cmd(
     Example:
       export DATABASE_URL=$(omc-data -q db up)
     """
-    from omc_data.loaders.projectdb import project_up
+    from omc_data.localdb.project import project_up
 
     home = config.home_path(config.environ())
     state = project_up(home, port=port)
@@ -71,7 +71,7 @@ def down_cmd(
     Example:
       omc-data db down --remove
     """
-    from omc_data.loaders.projectdb import project_down
+    from omc_data.localdb.project import project_down
 
     state = project_down(config.home_path(config.environ()), remove=remove)
     if json:
@@ -91,7 +91,7 @@ def status_cmd(json: JsonOpt = False) -> None:
     Example:
       omc-data db status --json
     """
-    from omc_data.loaders.projectdb import project_status
+    from omc_data.localdb.project import project_status
 
     state, running = project_status(config.home_path(config.environ()))
     doc = _doc(state, running)
@@ -120,8 +120,8 @@ def reset_cmd(
     import sys
 
     from omc_data.errors import UsageError
-    from omc_data.loaders.localpg import HOST, SUPERUSER, create_database, drop_database
-    from omc_data.loaders.projectdb import project_status
+    from omc_data.localdb.cluster import HOST, SUPERUSER, create_database, drop_database
+    from omc_data.localdb.project import project_status
 
     state, running = project_status(config.home_path(config.environ()))
     if state is None or not running:

@@ -34,8 +34,8 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document o
 
 def resolve_target(db: str | None, env_file: Path | None, settings: Settings) -> Target:
     """--db, DATABASE_URL, POSTGRES_* (also from --env-file), else the local server omc-data started."""
-    from omc_data.loaders.projectdb import project_status
     from omc_data.loaders.target import Target, conninfo_from_settings
+    from omc_data.localdb.project import project_status
 
     env = config.environ()
     choice = config.database_choice(db, env_file, env)

@@ -1,1 +1,1 @@
-"""Loaders: restore a snapshot into PostgreSQL (COPY), and manage a local throwaway server."""
+"""Loaders: restore a snapshot into PostgreSQL (COPY), capture a database into one, read its schema."""

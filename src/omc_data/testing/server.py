@@ -24,7 +24,7 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
-from omc_data.loaders.localpg import (
+from omc_data.localdb.cluster import (
     chown_to_server_user,
     create_database,
     drop_database,

@@ -6,8 +6,8 @@ PostgreSQL refuses to run as root: when this process is root, every server comma
 ``postgres`` OS user through ``runuser``, and the data directory must be reachable by that user
 (pytest's tmp folders and ``/root`` are private; a fresh folder under ``/tmp`` is not).
 
-The project layer built on top of this (``ProjectDb``, ``project_up``, ...) lives in
-:mod:`omc_data.loaders.projectdb` and is importable from here too.
+The project's own database built on top of this (``ProjectDb``, ``project_up``, ...) lives in
+:mod:`omc_data.localdb.project`.
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 import psycopg
@@ -33,13 +32,6 @@ from psycopg import sql
 
 from omc_data.errors import ConnectionFailedError, DatabaseError, LocalServerError
 from omc_data.loaders.target import mask_dsn
-
-if TYPE_CHECKING:  # re-exported lazily by __getattr__ below
-    from omc_data.loaders.projectdb import STATE_FILE as STATE_FILE
-    from omc_data.loaders.projectdb import ProjectDb as ProjectDb
-    from omc_data.loaders.projectdb import project_down as project_down
-    from omc_data.loaders.projectdb import project_status as project_status
-    from omc_data.loaders.projectdb import project_up as project_up
 
 log = logging.getLogger(__name__)
 
@@ -444,15 +436,3 @@ def _admin(admin_url: str, doing: str) -> Iterator[psycopg.Connection[tuple[obje
             f"could not {doing} on {where}: {_last_line(str(exc))}",
             hint="the admin connection needs CREATEDB or superuser",
         ) from exc
-
-
-_PROJECT_NAMES = frozenset({"STATE_FILE", "ProjectDb", "project_up", "project_down", "project_status"})
-
-
-def __getattr__(name: str) -> object:
-    """The project layer lives in ``projectdb`` (which imports this module); loaded on first use."""
-    if name in _PROJECT_NAMES:
-        from omc_data.loaders import projectdb
-
-        return getattr(projectdb, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

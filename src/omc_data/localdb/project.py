@@ -1,6 +1,6 @@
 """The project's own local database, what ``omc-data db up/down/status`` manage.
 
-``project_up`` creates a local cluster once (see :mod:`omc_data.loaders.localpg`), with a login role
+``project_up`` creates a local cluster once (see :mod:`omc_data.localdb.cluster`), with a login role
 ``omc`` owning a database ``omc``, and records where it is in ``<state_dir>/cluster.json``; later
 calls find it there and start it again if it stopped. The data directory is ``<state_dir>/pgdata``,
 except when this process is root and the ``postgres`` OS user cannot reach the state folder (say it
@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import quote
 
 from omc_data.errors import LocalServerError
-from omc_data.loaders.localpg import (
+from omc_data.localdb.cluster import (
     HOST,
     PgBinaries,
     chown_to_server_user,

@@ -18,21 +18,18 @@ import psycopg
 import pytest
 
 from omc_data.errors import LocalServerError
-from omc_data.loaders import localpg
-from omc_data.loaders.localpg import (
-    STATE_FILE,
+from omc_data.localdb import cluster as local_cluster
+from omc_data.localdb.cluster import (
     PgBinaries,
     chown_to_server_user,
     cluster_running,
     ensure_role_and_database,
     find_binaries,
     init_cluster,
-    project_down,
-    project_status,
-    project_up,
     start_cluster,
     stop_cluster,
 )
+from omc_data.localdb.project import STATE_FILE, project_down, project_status, project_up
 from pg import PgServer, unavailable, with_dbname
 
 pytestmark = pytest.mark.postgres
@@ -128,13 +125,13 @@ def test_a_picked_port_taken_before_the_server_binds_it_is_retried(
     binaries: PgBinaries, data_dir: Path, taken_port: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     picked: list[int] = []
-    real_free_port = localpg.free_port
+    real_free_port = local_cluster.free_port
 
     def racy_free_port() -> int:  # the first pick loses the race to another process
         picked.append(taken_port if not picked else real_free_port())
         return picked[-1]
 
-    monkeypatch.setattr(localpg, "free_port", racy_free_port)
+    monkeypatch.setattr(local_cluster, "free_port", racy_free_port)
     cluster = start_cluster(data_dir, binaries)
     try:
         assert picked[0] == taken_port
@@ -147,8 +144,8 @@ def test_a_picked_port_taken_before_the_server_binds_it_is_retried(
 def test_start_gives_up_when_every_picked_port_is_taken(
     binaries: PgBinaries, data_dir: Path, taken_port: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(localpg, "free_port", lambda: taken_port)
-    with pytest.raises(LocalServerError, match=f"no free port in {localpg.START_ATTEMPTS} attempts"):
+    monkeypatch.setattr(local_cluster, "free_port", lambda: taken_port)
+    with pytest.raises(LocalServerError, match=f"no free port in {local_cluster.START_ATTEMPTS} attempts"):
         start_cluster(data_dir, binaries)
     assert cluster_running(data_dir) is None
 
