@@ -1,6 +1,6 @@
 """The trading rules hold in built snapshots, checked by an independent replay of the orders.
 
-Nothing here calls ``omc_data.snapshots.trading``: the expected positions come from a replay written
+Nothing here calls ``omc_data.domain.trading``: the expected positions come from a replay written
 with ``fractions.Fraction`` (exact) and Python's own half-even ``round``, so a bug shared by the generator
 and the validator (they both use ``trading.Holding``) still shows up.
 """

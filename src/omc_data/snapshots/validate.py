@@ -18,7 +18,7 @@ import duckdb
 
 from omc_data import catalog
 from omc_data.catalog import KeyPart, Table
-from omc_data.snapshots import trading
+from omc_data.domain import trading
 from omc_data.snapshots.keyorder import unique_rules
 
 BLOCKING = "blocking"

@@ -20,8 +20,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from omc_data import defaults
+from omc_data.domain import trading
 from omc_data.errors import CollectorError, UsageError
-from omc_data.snapshots import trading
 from omc_data.testing import factories as f
 
 DEFAULT_COINS = ("btc", "eth", "sol")

@@ -24,7 +24,7 @@ from omc_data.builder.collectors.counts import (
     read_number,
 )
 from omc_data.builder.collectors.raw import RawResponse
-from omc_data.snapshots.trading import to_units
+from omc_data.domain.trading import to_units
 
 SCALE = 8  # numeric(20, 8); values are returned as int units of 1e-8
 INTEGER_DIGITS = 12

@@ -12,7 +12,7 @@ from votes.
 - ``currencies``: the codes of v1 ``currencies`` and v2 ``instruments`` (both when both are present),
   upper case, unique, sorted; ``[]`` when there are none.
 - ``source``: ``source.title`` cut to 100 characters (varchar(100)), else None.
-- Sentiment and ``total_votes`` from :func:`omc_data.builder.sentiment.from_votes`. Missing or null votes
+- Sentiment and ``total_votes`` from :func:`omc_data.domain.sentiment.from_votes`. Missing or null votes
   count as zero; a vote value that is not an int from 0 to 2**31-1 counts as 0 and the post counts once
   under ``votes unreadable`` (the post is kept).
 - Text is kept as CryptoPanic sent it; only a blank (all-whitespace) title, url or source is missing.
@@ -28,7 +28,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from omc_data.builder.collectors.counts import SourceCounts, load_json, one_line
 from omc_data.builder.collectors.raw import RawResponse
-from omc_data.builder.sentiment import Sentiment, from_votes
+from omc_data.domain.sentiment import Sentiment, from_votes
 from omc_data.snapshots.timefmt import parse_timestamp
 
 SOURCE_LENGTH = 100  # varchar(100)

@@ -12,8 +12,8 @@ from typing import Any
 import pyarrow as pa
 
 from omc_data.catalog import Table
+from omc_data.domain.trading import units
 from omc_data.snapshots.arrowschema import arrow_schema
-from omc_data.snapshots.trading import units
 
 
 def instant_between(r: random.Random, lo: dt.datetime, hi: dt.datetime) -> dt.datetime:

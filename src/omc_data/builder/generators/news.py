@@ -2,7 +2,7 @@
 
 Titles talk about coins of the ranked list; ``currencies`` keep CryptoPanic's upper-case codes; the URL is
 a CryptoPanic-style post URL, unique per post. Sentiment comes from the votes by the same rule as
-collected news (:mod:`omc_data.builder.sentiment`). Serial ids follow publication order.
+collected news (:mod:`omc_data.domain.sentiment`). Serial ids follow publication order.
 """
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ import random
 import pyarrow as pa
 
 from omc_data import catalog
-from omc_data.builder import sentiment
 from omc_data.builder.generators.coins import top_coins
 from omc_data.builder.generators.common import instant_between, numbered
 from omc_data.builder.generators.streams import rng
 from omc_data.builder.generators.world import World
+from omc_data.domain import sentiment
 from omc_data.snapshots.arrowschema import arrow_schema
 
 TABLE = catalog.NEWS_SENTIMENT

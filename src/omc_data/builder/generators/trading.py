@@ -4,7 +4,7 @@ Most users trade a few coins of the price history. Per (user, coin) the orders c
 stream, in time order; each order's fills (if any) land before the next order is placed, so the fill
 order is the creation order. Prices sit near the coin's ``last`` at the latest tick at or before the
 order (market fills within 0.5%, limit prices within 1.9%), sells never exceed the holding, and the
-positions are what :class:`omc_data.snapshots.trading.Holding` makes of the fills.
+positions are what :class:`omc_data.domain.trading.Holding` makes of the fills.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from omc_data.builder.generators.coins import top_coins
 from omc_data.builder.generators.common import sorted_instants, sorted_table, weighted
 from omc_data.builder.generators.streams import derive_uuid, rendezvous, rng
 from omc_data.builder.generators.world import World
-from omc_data.snapshots.trading import PRICE_SCALE, QUANTITY_SCALE, Holding, units
+from omc_data.domain.trading import PRICE_SCALE, QUANTITY_SCALE, Holding, units
 
 ORDERS = catalog.ORDERS
 POSITIONS = catalog.POSITIONS
