@@ -4,8 +4,8 @@ The catalog entry, the generator and the domain checks are the ```python blocks 
 ``<!-- example: NAME -->`` markers of CONTRIBUTING.md, executed in the namespace of the module they are
 meant for. Nothing in src/ changes: the example table is handed to the catalog's derived functions
 explicitly (``tables=...``), and GENERATORS / DOMAIN_CHECKS are patched per test. The last test runs
-a whole ``build_snapshot`` with ``catalog.TABLES`` patched (the catalog's functions read it at call
-time).
+a whole ``build_snapshot`` with the registry's ``TABLES`` patched (the catalog's functions read it at
+call time).
 """
 
 from __future__ import annotations
@@ -28,7 +28,8 @@ from omc_data import catalog
 from omc_data.builder.generators import GENERATORS, algorithms
 from omc_data.builder.generators.spec import Spec
 from omc_data.builder.generators.world import World
-from omc_data.catalog import Table
+from omc_data.catalog import Table, registry
+from omc_data.catalog import trading as catalog_trading
 from omc_data.loaders.ddl import foreign_key_ddl, schema_ddl, table_ddl
 from omc_data.snapshots import validate
 from omc_data.snapshots.arrowschema import arrow_schema
@@ -66,7 +67,7 @@ class Example:
 
 @pytest.fixture(scope="module")
 def ex() -> Example:
-    table = run_example("catalog", vars(catalog))["BACKTEST_RESULTS"]
+    table = run_example("catalog", vars(catalog_trading))["BACKTEST_RESULTS"]
     with pytest.MonkeyPatch.context() as mp:  # the generator module reads catalog.BACKTEST_RESULTS on import
         mp.setattr(catalog, "BACKTEST_RESULTS", table, raising=False)
         generate = run_example("generator", {"__name__": "omc_data.builder.generators.backtests"})["generate"]
@@ -254,8 +255,8 @@ def test_build_snapshot_with_a_patched_catalog(
     ex: Example, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(catalog, "BACKTEST_RESULTS", ex.table, raising=False)
-    monkeypatch.setattr(catalog, "TABLES", ex.tables)
-    monkeypatch.setitem(catalog._BY_NAME, NAME, ex.table)
+    monkeypatch.setattr(registry, "TABLES", ex.tables)
+    monkeypatch.setitem(registry._BY_NAME, NAME, ex.table)
     monkeypatch.setitem(GENERATORS, NAME, ex.generate)
     monkeypatch.setitem(validate.DOMAIN_CHECKS, NAME, ex.checks)
     manifest = omc_data.build_snapshot(
