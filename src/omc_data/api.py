@@ -26,11 +26,11 @@ from omc_data.snapshots.store import Listing, Snapshot, Store, validate_tag
 from omc_data.snapshots.timefmt import parse_timestamp
 
 if TYPE_CHECKING:  # the heavy parts are imported by the functions that need them
-    from omc_data.builder.collectors.collection import PruneReport
-    from omc_data.builder.collectors.live import CollectRequest, SourceFetch
-    from omc_data.builder.collectors.schedule import Filed
+    from omc_data.builder.fetch.collection import PruneReport
     from omc_data.builder.generators.spec import Spec
+    from omc_data.builder.live import CollectRequest, SourceFetch
     from omc_data.builder.realdata import RealInputs
+    from omc_data.builder.schedule import Filed
     from omc_data.loaders.capture import CaptureResult
     from omc_data.loaders.postgres import LoadResult
     from omc_data.snapshots.diff import SnapshotDiff
@@ -102,7 +102,7 @@ def build_snapshot(
     (use what ``collect_once`` filed under the store). ``require_real_data`` fails the build when a
     source is degraded or skipped; ``synthetic=False`` builds only the tables real sources filled.
     """
-    from omc_data.builder.collectors.live import CollectRequest
+    from omc_data.builder.live import CollectRequest
 
     if real_data not in REAL_DATA_MODES:
         raise UsageError(f"unknown real_data {real_data!r}", hint=f"one of {', '.join(REAL_DATA_MODES)}")
@@ -122,7 +122,9 @@ def build_snapshot(
     request = collector or CollectRequest()
     the_store = open_store(store)
     if real_data == "collected":
-        as_of = as_of if as_of is not None else _latest_collected_tick(the_store, chosen)
+        from omc_data.builder import collected
+
+        as_of = as_of if as_of is not None else collected.latest_tick(the_store.root, chosen)
     elif real_data == "live":
         as_of = request.clock.now()
     spec = _spec(
@@ -154,7 +156,9 @@ def build_snapshot(
         if real_data == "live":
             pending: Any = _fetch_in_background(dataclasses.replace(request, sources=chosen, news=spec.news))
         else:
-            pending = _from_collection(the_store, spec, chosen)
+            from omc_data.builder import collected
+
+            pending = collected.fetches(the_store.root, spec, chosen)
         real = RealInputs(real_data, pending, synthetic=synthetic, require=require_real_data)
     return _build(the_store, tag, spec, tables, parent, real, progress)
 
@@ -166,7 +170,7 @@ def _fetch_in_background(request: CollectRequest) -> Callable[[], dict[str, Sour
     overlaps the round trips). A daemon thread: Ctrl-C or a failed build does not wait for the requests
     in flight (each is bounded by the time budget anyway).
     """
-    from omc_data.builder.collectors.live import collect
+    from omc_data.builder.live import collect
 
     future: concurrent.futures.Future[dict[str, SourceFetch]] = concurrent.futures.Future()
 
@@ -181,14 +185,14 @@ def _fetch_in_background(request: CollectRequest) -> Callable[[], dict[str, Sour
 
 
 def _sources(sources: Sequence[str] | None) -> tuple[str, ...]:
-    from omc_data.builder.collectors.raw import SOURCES
+    from omc_data.builder.sources import REGISTRY
 
-    chosen = tuple(SOURCES if sources is None else dict.fromkeys(sources))
-    unknown = [s for s in chosen if s not in SOURCES]
+    chosen = tuple(REGISTRY if sources is None else dict.fromkeys(sources))
+    unknown = [s for s in chosen if s not in REGISTRY]
     if unknown or not chosen:
         raise UsageError(
             f"unknown source {unknown[0]!r}" if unknown else "no source chosen",
-            hint=f"--sources takes a comma-separated list of {', '.join(SOURCES)}",
+            hint=f"--sources takes a comma-separated list of {', '.join(REGISTRY)}",
         )
     return chosen
 
@@ -226,48 +230,6 @@ def _build(
     return build(store, request, progress=progress)
 
 
-def _latest_collected_tick(store: Store, sources: Sequence[str]) -> dt.datetime:
-    """The latest fetch among the chosen sources' collected responses (Coinspot's when it is chosen)."""
-    from omc_data.builder.collectors.collection import Collection
-
-    collection = Collection.of_store(store.root)
-    leading = ["coinspot"] if "coinspot" in sources else list(sources)
-    latest = max((t for s in leading if (t := collection.latest(s)) is not None), default=None)
-    if latest is None:
-        raise UsageError(
-            f"nothing collected for {', '.join(leading)} under {store.root}",
-            hint="run 'omc-data collect' (e.g. from cron every 5 minutes) before 'build --from-collected'",
-        )
-    return latest
-
-
-def _from_collection(store: Store, spec: Spec, sources: Sequence[str]) -> dict[str, SourceFetch]:
-    """Every chosen source's collected responses inside the build's window, as a fetch would give them."""
-    from omc_data.builder.collectors.collection import Collection
-    from omc_data.builder.collectors.live import SourceFetch
-    from omc_data.builder.realdata import window
-
-    collection = Collection.of_store(store.root)
-    lo, hi = window(spec)
-    out: dict[str, SourceFetch] = {}
-    for source in sources:
-        responses, problems = collection.responses(source, since=lo, until=hi)
-        note = f"{len(problems)} unreadable files skipped (first: {problems[0]})" if problems else None
-        if not responses:
-            where = str(collection.root / source)
-            if collection.latest(source) is None:  # never collected (e.g. no token): not a failure
-                out[source] = SourceFetch(source, "skipped", where, reason="nothing collected for it yet")
-                continue
-            reason = f"nothing collected between {lo:%Y-%m-%d %H:%M} and {hi:%Y-%m-%d %H:%M} UTC"
-            out[source] = SourceFetch(source, "degraded", where, reason=reason)
-            continue
-        latest = responses[-1]
-        out[source] = SourceFetch(
-            source, "collected", latest.url, responses, reason=note, http_status=latest.status
-        )
-    return out
-
-
 def replay_snapshot(
     tag: str,
     of: str,
@@ -283,68 +245,11 @@ def replay_snapshot(
     ``as_of``, ``synthetic``, ``tables``...); a custom password is never recorded, so a snapshot built
     with one needs ``password`` (and ``superuser_password``) again.
     """
-    from omc_data.builder.collectors.live import SourceFetch
-    from omc_data.builder.collectors.raw import RawResponse
-    from omc_data.builder.generators.spec import COUNTS
-    from omc_data.builder.realdata import RealInputs
+    from omc_data.builder import replay
 
     the_store = open_store(store)
-    source = the_store.open(of)
-    source.verify()
-    m = source.manifest
-    inputs = m.inputs
-    if m.kind != "build":
-        raise UsageError(f"{of!r} is a {m.kind}, not a build: there is nothing to replay")
-    for secret in ("password", "superuser_password"):
-        if inputs.get(secret) == "custom" and overrides.get(secret) is None:
-            raise UsageError(
-                f"{of!r} was built with a custom {secret.replace('_', ' ')}, which is never recorded",
-                hint=f"pass --{secret.replace('_', '-')} again to replay it",
-            )
-    kwargs: dict[str, Any] = {
-        k: inputs[k] for k in ("seed", "superuser_email", "bcrypt_rounds", *COUNTS) if k in inputs
-    }
-    kwargs["as_of"] = inputs.get("as_of")
-    kwargs["password"] = defaults.PASSWORD
-    # "default" was recorded for the superuser's effective password: say it explicitly, or a custom
-    # --password given again would become the superuser's too
-    kwargs["superuser_password"] = (
-        defaults.PASSWORD if inputs.get("superuser_password") == "default" else None
-    )
-    synthetic_override = overrides.pop("synthetic", None)
-    tables = overrides.pop("tables", None) or inputs.get("tables")
-    kwargs.update({k: v for k, v in overrides.items() if v is not None})
-    spec = _spec(**kwargs)
-    real = None
-    recorded = inputs.get("real_data")
-    if synthetic_override is False and not isinstance(recorded, dict):
-        raise UsageError(f"{of!r} holds no collected data: --no-synthetic would leave nothing to build")
-    if isinstance(recorded, dict):
-        fetches = {}
-        for name, record in m.sources.items():
-            raw_paths = record.get("raw") or []
-            if raw_paths:
-                responses = [RawResponse.from_file((source.path / p).read_bytes()) for p in raw_paths]
-                fetches[name] = SourceFetch(
-                    name,
-                    "replayed",
-                    str(record.get("endpoint", "")),
-                    responses,
-                    reason=f"replay of {of}",
-                    http_status=record.get("http_status"),
-                )
-            elif record.get("outcome") != "synthetic":
-                fetches[name] = SourceFetch(
-                    name,
-                    str(record.get("outcome")),
-                    str(record.get("endpoint", "")),
-                    reason=record.get("reason"),
-                )
-        synthetic = bool(
-            recorded.get("synthetic", True) if synthetic_override is None else synthetic_override
-        )
-        real = RealInputs(str(recorded.get("mode", "live")), fetches, synthetic=synthetic, replay_of=of)
-    return _build(the_store, tag, spec, tables, parent, real, progress)
+    plan = replay.plan(the_store.open(of), of, overrides, _spec)
+    return _build(the_store, tag, plan.spec, plan.tables, parent, plan.real, progress)
 
 
 def load_snapshot(
@@ -610,12 +515,10 @@ def collect_once(
 
     Coinspot every run, DeFiLlama at most once per UTC day, CryptoPanic only posts newer than those held.
     """
-    from omc_data.builder.collectors.collection import Collection
-    from omc_data.builder.collectors.live import CollectRequest
-    from omc_data.builder.collectors.schedule import collect_into
+    from omc_data.builder import collected
+    from omc_data.builder.live import CollectRequest
 
-    request = dataclasses.replace(collector or CollectRequest(), sources=_sources(sources))
-    return collect_into(Collection.of_store(open_store(store).root), request)
+    return collected.collect_once(open_store(store).root, collector or CollectRequest(), _sources(sources))
 
 
 def prune_collection(
@@ -627,13 +530,16 @@ def prune_collection(
     now: dt.datetime | None = None,
 ) -> PruneReport:
     """Bound the collection: drop files older than ``keep_days``, then the oldest beyond ``max_bytes``."""
-    from omc_data.builder.collectors.collection import Collection
+    from omc_data.builder import collected
 
     if keep_days is None and max_bytes is None:
         raise UsageError("prune needs a limit", hint="pass --keep-days N and/or --max-size SIZE")
-    collection = Collection.of_store(open_store(store).root)
-    return collection.prune(
-        now=now or dt.datetime.now(dt.UTC), keep_days=keep_days, max_bytes=max_bytes, dry_run=dry_run
+    return collected.prune(
+        open_store(store).root,
+        now=now or dt.datetime.now(dt.UTC),
+        keep_days=keep_days,
+        max_bytes=max_bytes,
+        dry_run=dry_run,
     )
 
 

@@ -115,18 +115,11 @@ def diff_resources(env: Mapping[str, str]) -> tuple[int | None, str | None]:
     return threads, memory
 
 
-ENV_ENDPOINTS = {
-    "coinspot": "OMC_DATA_COINSPOT_URL",
-    "defillama": "OMC_DATA_DEFILLAMA_URL",
-    "cryptopanic": "OMC_DATA_CRYPTOPANIC_URL",
-}
-ENV_CRYPTOPANIC_TOKEN = "CRYPTOPANIC_API_KEY"
-
-
-def endpoints(env: Mapping[str, str]) -> dict[str, str]:
-    """The endpoints set in the environment (``OMC_DATA_<SOURCE>_URL``: the full URL, e.g. a mirror)."""
+def endpoints(env: Mapping[str, str], names: Mapping[str, str]) -> dict[str, str]:
+    """The endpoints set in the environment: ``names`` maps each source to the variable overriding its
+    endpoint (``OMC_DATA_<SOURCE>_URL``, the full URL, e.g. a mirror); the sources declare them."""
     out = {}
-    for source, name in ENV_ENDPOINTS.items():
+    for source, name in names.items():
         value = env.get(name, "").strip()
         if value:
             if not value.startswith(("http://", "https://")):
@@ -138,23 +131,25 @@ def endpoints(env: Mapping[str, str]) -> dict[str, str]:
     return out
 
 
-def cryptopanic_token(token_file: Path | None, env: Mapping[str, str]) -> str | None:
-    """The CryptoPanic token: ``--cryptopanic-token-file`` (first line), else ``CRYPTOPANIC_API_KEY``.
+def token(
+    token_file: Path | None, env: Mapping[str, str], *, env_var: str, label: str, option: str
+) -> str | None:
+    """A source's token: the first line of ``token_file`` (given by ``option``), else ``env_var``.
 
-    Never a command-line value: argv is visible to every user of the machine (``ps``).
+    Never a command-line value: argv is visible to every user of the machine (``ps``). ``label`` names
+    the token in messages (``CryptoPanic token``).
     """
     if token_file is not None:
         try:
             lines = token_file.read_text().strip().splitlines()
         except OSError as exc:
             raise UsageError(
-                f"cannot read the CryptoPanic token file {token_file}: {exc.strerror}",
-                hint="check --cryptopanic-token-file",
+                f"cannot read the {label} file {token_file}: {exc.strerror}", hint=f"check {option}"
             ) from exc
-        token = lines[0].strip() if lines else ""
-        if not token:
+        value = lines[0].strip() if lines else ""
+        if not value:
             raise UsageError(
-                f"the CryptoPanic token file {token_file} is empty", hint="put the token on its first line"
+                f"the {label} file {token_file} is empty", hint="put the token on its first line"
             )
-        return token
-    return env.get(ENV_CRYPTOPANIC_TOKEN, "").strip() or None
+        return value
+    return env.get(env_var, "").strip() or None

@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from omc_data import catalog
-from omc_data.builder.collectors.raw import SOURCES
+from omc_data.builder import sources as registry
 from omc_data.builder.generators import GENERATORS
 from omc_data.builder.generators.spec import Spec
 from omc_data.builder.generators.world import RealData, World
-from omc_data.builder.realdata import REAL_OUTCOMES, TABLES, Assembled, RealInputs, assemble
+from omc_data.builder.realdata import REAL_OUTCOMES, Assembled, RealInputs, assemble
 from omc_data.errors import BuildError, ValidationError
 from omc_data.progress import NULL_PROGRESS, Progress
 from omc_data.snapshots.manifest import Manifest
@@ -107,7 +107,7 @@ def _tables(request: BuildRequest) -> tuple[str, ...]:
     real = request.real
     if real is None or real.synthetic:
         return request.tables
-    filled = {TABLES[s] for s in real.real_sources}
+    filled = {t for s in real.real_sources for t in registry.source(s).tables}
     return tuple(t for t in request.tables if t in filled)
 
 
@@ -115,15 +115,13 @@ def _source_records(request: BuildRequest, assembled: Assembled) -> dict[str, di
     """The manifest's record of every source; refuses the build when the flags ask for real data."""
     real = request.real
     records: dict[str, dict[str, Any]] = {}
-    for source in SOURCES:
+    for source in registry.REGISTRY:
         fetch = real.fetches.get(source) if real is not None else None
         record: dict[str, Any] = fetch.to_json() if fetch is not None else {"outcome": "synthetic"}
-        record["table"] = TABLES[source]
+        record["table"] = registry.source(source).table
         if source in assembled.counts:
             record.update(assembled.counts[source].to_json())
-        if source == "coinspot" and assembled.gaps:
-            record["synthetic_ticks"] = assembled.gap_ticks
-            record["gaps"] = assembled.gaps
+        record.update(assembled.records.get(source, {}))
         if record["outcome"] not in REAL_OUTCOMES:
             record["stand_in"] = "synthetic" if real is None or real.synthetic else "none"
         records[source] = record

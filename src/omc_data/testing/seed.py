@@ -47,7 +47,7 @@ def seed_all(
 ) -> dict[str, list[dict[str, Any]]]:
     """The synchronous body of :func:`seed_all_async` (``fetched``: Coinspot's result, already fetched)."""
     if collect_real_data and fetched is None:
-        from omc_data.builder.collectors.live import collect
+        from omc_data.builder.live import collect
 
         fetched = collect(_coinspot_only(collector))["coinspot"]
     real, fetched_at = _real_quotes(fetched) if collect_real_data else ({}, None)
@@ -99,15 +99,15 @@ Quote = tuple[decimal.Decimal, decimal.Decimal, decimal.Decimal]
 
 def _coinspot_only(collector: Any) -> Any:
     """``collector`` (a CollectRequest, e.g. with a mirror's endpoint) narrowed to Coinspot."""
-    from omc_data.builder.collectors.live import CollectRequest
+    from omc_data.builder.live import CollectRequest
 
     return dataclasses.replace(collector or CollectRequest(), sources=("coinspot",))
 
 
 def _real_quotes(fetch: Any) -> tuple[dict[str, Quote], dt.datetime]:
     """Coinspot's latest prices from one fetch, or CollectorError saying why there are none."""
-    from omc_data.builder.collectors import coinspot
-    from omc_data.builder.collectors.counts import SourceCounts
+    from omc_data.builder.sources import coinspot
+    from omc_data.builder.sources.counts import SourceCounts
 
     if fetch.outcome != "collected":
         raise CollectorError(
@@ -171,7 +171,7 @@ async def seed_all_async(
     last row being the real one. It raises CollectorError when Coinspot cannot be reached.
     """
     if collect_real_data and options.get("fetched") is None:  # fetch inside the caller's event loop
-        from omc_data.builder.collectors.live import collect_async
+        from omc_data.builder.live import collect_async
 
         options["fetched"] = (await collect_async(_coinspot_only(options.get("collector"))))["coinspot"]
     return seed_all(

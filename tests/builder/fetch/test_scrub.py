@@ -13,7 +13,7 @@ from fakeapi import FakeApi, Reply
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from omc_data.builder.collectors.scrub import REDACTED, Scrubber, scrubbed_logging
+from omc_data.builder.fetch.scrub import REDACTED, Scrubber, scrubbed_logging
 
 TOKEN = "c0ffee/Tok+en=42&x"  # every character class that percent-encoding touches
 

@@ -15,7 +15,7 @@ from fakeapi import FakeApi, FakeClock, Reply
 from recorded import COINSPOT, PAGE_1, PAGE_2, TOKEN, _post, request, serve
 
 import omc_data
-from omc_data.builder.collectors.collection import Collection
+from omc_data.builder.fetch.collection import Collection
 from omc_data.errors import UsageError
 
 SMALL: dict[str, Any] = {

@@ -21,10 +21,14 @@ import datetime as dt
 import decimal
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from omc_data.builder.collectors.counts import SourceCounts, fit_decimal, load_json, one_line, read_number
-from omc_data.builder.collectors.raw import RawResponse
+from omc_data.builder.fetch.raw import RawResponse
+from omc_data.builder.sources.counts import SourceCounts, fit_decimal, load_json, one_line, read_number
+from omc_data.builder.sources.model import Parsed, Reading, Source
+
+if TYPE_CHECKING:  # the generators load lazily: the CLI reads the registry for its options
+    from omc_data.builder.generators.spec import Spec
 
 SCALE = 2  # numeric(20, 2)
 INTEGER_DIGITS = 18
@@ -135,3 +139,20 @@ def _tvl(value: object, counts: SourceCounts) -> tuple[decimal.Decimal | None, b
     except ValueError:
         counts.skip("tvl unusable")
         return None, False
+
+
+def protocols(spec: Spec, responses: Sequence[RawResponse], counts: SourceCounts, reading: Reading) -> Parsed:
+    """The build's rows: :func:`parse_protocols` with the spec's ``protocols`` as ``top``."""
+    return Parsed(parse_protocols(responses, top=spec.protocols, counts=counts))
+
+
+SOURCE = Source(
+    name="defillama",
+    tables=("protocol_fundamentals",),
+    endpoint="https://api.llama.fi/protocols",
+    endpoint_env="OMC_DATA_DEFILLAMA_URL",
+    check=check,
+    parse=protocols,
+    real_field="protocols",
+    schedule="daily",
+)

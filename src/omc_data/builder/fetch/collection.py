@@ -17,11 +17,11 @@ import json
 import logging
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from omc_data.builder.collectors.raw import SOURCES, RawResponse
+from omc_data.builder.fetch.raw import RawResponse
 
 log = logging.getLogger(__name__)
 
@@ -149,20 +149,22 @@ class Collection:
 
     def prune(
         self,
+        sources: Sequence[str],
         *,
         now: dt.datetime,
         keep_days: int | None = None,
         max_bytes: int | None = None,
         dry_run: bool = False,
     ) -> PruneReport:
-        """Remove files older than ``keep_days`` days, then the oldest until at most ``max_bytes`` remain.
+        """Remove ``sources``' files older than ``keep_days`` days, then the oldest until at most
+        ``max_bytes`` remain.
 
         Each source keeps its newest file whatever the limits, so CryptoPanic's "newer than held" and
         DeFiLlama's "at most daily" never forget the present.
         """
         report = PruneReport()
-        entries = [(stamp, s, p, _size(p)) for s in SOURCES for stamp, p in self.files(s)]
-        newest = {s: max((st for st, src, _, _ in entries if src == s), default=None) for s in SOURCES}
+        entries = [(stamp, s, p, _size(p)) for s in sources for stamp, p in self.files(s)]
+        newest = {s: max((st for st, src, _, _ in entries if src == s), default=None) for s in sources}
         doomed: set[Path] = set()
         if keep_days is not None:
             cutoff = now - dt.timedelta(days=keep_days)

@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from omc_data.builder.collectors import coinspot
-from omc_data.builder.collectors.counts import SourceCounts
-from omc_data.builder.collectors.raw import RawResponse
+from omc_data.builder.fetch.raw import RawResponse
+from omc_data.builder.sources import coinspot
+from omc_data.builder.sources.counts import SourceCounts
 
 DATA = Path(__file__).parent / "data"
 FETCHED = dt.datetime(2026, 11, 23, 21, 35, 0, tzinfo=dt.UTC)

@@ -18,7 +18,7 @@ import httpx
 import pytest
 from fakeapi import FAKE_START_NOW, FakeApi, FakeClock, Reply, closed_port_url
 
-from omc_data.builder.collectors.http import (
+from omc_data.builder.fetch.http import (
     SYSTEM_CLOCK,
     USER_AGENT,
     Fetcher,
@@ -26,8 +26,8 @@ from omc_data.builder.collectors.http import (
     RetryPolicy,
     require_json,
 )
-from omc_data.builder.collectors.raw import RawResponse
-from omc_data.builder.collectors.scrub import REDACTED, Scrubber
+from omc_data.builder.fetch.raw import RawResponse
+from omc_data.builder.fetch.scrub import REDACTED, Scrubber
 from omc_data.errors import CollectorError
 
 TOKEN = "tok-3f9a/b+c=d7e1"  # with characters that get percent-encoded in a query
@@ -142,7 +142,7 @@ def test_500_then_success_sleeps_one_backoff(
 ) -> None:
     fake_api.route("/p", Reply(500, {"status": "error", "message": "boom"}), Reply(200, {"ok": True}))
     policy = RetryPolicy(backoff=1.0, jitter=0.5)
-    with caplog.at_level(logging.INFO, logger="omc_data.builder.collectors.http"):
+    with caplog.at_level(logging.INFO, logger="omc_data.builder.fetch.http"):
         raw, fetcher = _ok(fake_api.url_for("/p"), fake_clock, policy=policy, rng=random.Random(3))
 
     assert raw.json() == {"ok": True}
@@ -405,7 +405,7 @@ def test_the_request_timeout_shrinks_to_the_budget_left(
     fake_api.route("/p", Reply(500), Reply(200, {}, delay=5.0))
     policy = RetryPolicy(timeout=10.0, backoff=1.7, jitter=0.0, budget=2.0)
     started = time.monotonic()
-    with caplog.at_level(logging.DEBUG, logger="omc_data.builder.collectors.http"):
+    with caplog.at_level(logging.DEBUG, logger="omc_data.builder.fetch.http"):
         exc, _ = _failed(fake_api.url_for("/p"), fake_clock, policy=policy)
     assert time.monotonic() - started < 3  # the 2nd request timed out after 0.3 s, not 10 s
     assert fake_clock.sleeps == [1.7]
@@ -422,9 +422,9 @@ def test_own_log_lines_are_scrubbed_without_help(
     fake_api: FakeApi, fake_clock: FakeClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     fake_api.route("/p", Reply(500, {"message": f"bad {TOKEN}"}), Reply(200, {}))
-    with caplog.at_level(logging.DEBUG, logger="omc_data.builder.collectors.http"):
+    with caplog.at_level(logging.DEBUG, logger="omc_data.builder.fetch.http"):
         _ok(fake_api.url_for("/p"), fake_clock, params={"token": TOKEN})
-    ours = [r for r in caplog.records if r.name == "omc_data.builder.collectors.http"]
+    ours = [r for r in caplog.records if r.name == "omc_data.builder.fetch.http"]
     assert len(ours) >= 4  # two GETs, two responses, one retry
     for record in ours:
         assert TOKEN not in record.getMessage()

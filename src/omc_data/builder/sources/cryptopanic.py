@@ -20,16 +20,23 @@ from votes.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import json
+import math
 import re
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
-from omc_data.builder.collectors.counts import SourceCounts, load_json, one_line
-from omc_data.builder.collectors.raw import RawResponse
+from omc_data.builder.fetch.raw import RawResponse
+from omc_data.builder.sources.counts import SourceCounts, load_json, one_line
+from omc_data.builder.sources.model import FetchJob, Incremental, Parsed, Reading, Source, Token
 from omc_data.domain.sentiment import Sentiment, from_votes
 from omc_data.snapshots.timefmt import parse_timestamp
+
+if TYPE_CHECKING:  # the generators load lazily: the CLI reads the registry for its options
+    from omc_data.builder.generators.spec import Spec
 
 SOURCE_LENGTH = 100  # varchar(100)
 POST_URL = "https://cryptopanic.com/news/{id}/{slug}"
@@ -37,6 +44,10 @@ INT32_MAX = 2**31 - 1  # total_votes is an integer column
 # query parameters never passed on from a `next` link (auth_token and anything else secret-looking)
 SECRET_PARAM = re.compile(r"token|key|secret|passw|auth|sig|session|credential", re.IGNORECASE)
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+TOKEN_PARAM = "auth_token"
+# CryptoPanic serves 20 posts a page (50 on paid plans); never follow more pages than the posts asked for
+# could need, whatever the `next` links say.
+POSTS_PER_PAGE_MIN = 20
 
 
 def _json(body: bytes) -> Any:
@@ -228,3 +239,83 @@ def _sentiment(votes: object, counts: SourceCounts) -> Sentiment:
     if not readable:
         counts.skip("votes unreadable")
     return sentiment
+
+
+def news(spec: Spec, responses: Sequence[RawResponse], counts: SourceCounts, reading: Reading) -> Parsed:
+    """The build's rows: the spec's ``news`` newest posts; filed pages are read newest fetch first."""
+    if reading.collected:
+        responses = sorted(responses, key=lambda r: r.fetched_at, reverse=True)
+    return Parsed(parse_posts(responses, limit=spec.news, counts=counts))
+
+
+async def pages(source: Source, job: FetchJob) -> str | None:
+    """The pages through the configured endpoint: ``next`` gives the page, never the host.
+
+    Stops at the last page, once ``job.limit`` posts arrived, at a page reaching the watermark (posts
+    already filed), or after as many pages as ``job.limit`` posts could need (then says so).
+    """
+    assert job.token is not None
+    token = {TOKEN_PARAM: job.token}
+    max_pages = max(1, math.ceil(job.limit / POSTS_PER_PAGE_MIN))
+    base, _, query = job.endpoint.partition("?")
+    configured = dict(parse_qsl(query, keep_blank_values=True))
+    params: dict[str, str] = {}
+    posts = 0
+    into = job.responses
+    while True:  # `next` gives the page; the configured query and the token win over anything it says
+        page = await job.fetcher.get(base, {**params, **configured, **token}, check=check)
+        into.append(page)
+        ids = post_ids(page.body)
+        posts += len(_results(page))
+        if job.watermark is not None and any(i <= job.watermark for i in ids):
+            return None  # reached posts already held
+        following = next_page(page.body)
+        if following is None or posts >= job.limit:
+            return None
+        if len(into) >= max_pages:
+            return f"stopped after {len(into)} pages ({posts} posts)"
+        params = following
+
+
+def _results(page: RawResponse) -> list[Any]:
+    doc = page.json()
+    results = doc.get("results") if isinstance(doc, dict) else None
+    return results if isinstance(results, list) else []
+
+
+def new_posts(page: RawResponse, watermark: int | None, seen: set[int]) -> tuple[RawResponse, int]:
+    """The page with only the posts newer than ``watermark`` and not filed yet by this run; their count."""
+    doc = page.json()
+    results = doc.get("results") if isinstance(doc, dict) else None
+    if not isinstance(results, list):
+        return page, 0
+    kept = []
+    for post in results:
+        pid = post.get("id") if isinstance(post, dict) else None
+        if isinstance(pid, int):
+            if (watermark is not None and pid <= watermark) or pid in seen:
+                continue
+            seen.add(pid)
+        kept.append(post)
+    if len(kept) == len(results):
+        return page, len(kept)
+    doc["results"] = kept
+    body = json.dumps(doc, ensure_ascii=False, sort_keys=True).encode("utf-8")
+    return dataclasses.replace(page, body=body, _file=None), len(kept)
+
+
+SOURCE = Source(
+    name="cryptopanic",
+    tables=("news_sentiment",),
+    endpoint="https://cryptopanic.com/api/developer/v2/posts/?public=true&kind=news",
+    endpoint_env="OMC_DATA_CRYPTOPANIC_URL",
+    check=check,
+    parse=news,
+    real_field="news",
+    schedule="new_items",
+    token=Token(
+        env="CRYPTOPANIC_API_KEY", option="--cryptopanic-token-file", required=True, label="CryptoPanic token"
+    ),
+    fetch=pages,
+    incremental=Incremental(keep_new=new_posts),
+)

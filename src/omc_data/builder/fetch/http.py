@@ -17,9 +17,9 @@ use a fake clock and never sleep; real time is only spent inside an HTTP request
 timeout (the smaller of ``RetryPolicy.timeout`` and the budget left).
 
 Secrets never leave this module unscrubbed: the returned URL and body, every failure reason, hint and
-log line go through the fetcher's :class:`~omc_data.builder.collectors.scrub.Scrubber`, and failures are
+log line go through the fetcher's :class:`~omc_data.builder.fetch.scrub.Scrubber`, and failures are
 raised ``from None`` so no httpx exception (whose text holds the request URL) is chained. httpx itself
-logs request URLs: wrap the collection in :func:`~omc_data.builder.collectors.scrub.scrubbed_logging`.
+logs request URLs: wrap the collection in :func:`~omc_data.builder.fetch.scrub.scrubbed_logging`.
 """
 
 from __future__ import annotations
@@ -37,8 +37,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-from omc_data.builder.collectors.raw import RawResponse
-from omc_data.builder.collectors.scrub import Scrubber
+from omc_data.builder.fetch.raw import RawResponse
+from omc_data.builder.fetch.scrub import Scrubber
 from omc_data.errors import CollectorError
 
 if TYPE_CHECKING:  # imported where requests are made: an offline build never loads httpx (~0.1 s)

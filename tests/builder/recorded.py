@@ -8,8 +8,8 @@ from typing import Any
 
 from fakeapi import FakeApi, Reply
 
-from omc_data.builder.collectors.http import RetryPolicy
-from omc_data.builder.collectors.live import CollectRequest
+from omc_data.builder.fetch.http import RetryPolicy
+from omc_data.builder.live import CollectRequest
 
 TOKEN = "tok-7f3a9c2e51d04b8e"  # what a CryptoPanic token looks like; it must never be written anywhere
 COINSPOT_PATH = "/pubapi/v2/latest"

@@ -11,62 +11,63 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-import math
 import random
 import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from omc_data.builder.collectors import coinspot, cryptopanic, defillama
-from omc_data.builder.collectors.http import SYSTEM_CLOCK, Clock, Fetcher, FetchFailed, RetryPolicy
-from omc_data.builder.collectors.raw import SOURCES, RawResponse
-from omc_data.builder.collectors.scrub import Scrubber, scrubbed_logging
+from omc_data.builder import sources as registry
+from omc_data.builder.fetch.http import SYSTEM_CLOCK, Clock, Fetcher, FetchFailed, RetryPolicy
+from omc_data.builder.fetch.raw import RawResponse
+from omc_data.builder.fetch.scrub import Scrubber, scrubbed_logging
+from omc_data.builder.sources.model import FetchJob
 
 if TYPE_CHECKING:  # imported when fetching: an offline build never loads httpx
     import httpx
 
 log = logging.getLogger(__name__)
 
-DEFAULT_ENDPOINTS: Mapping[str, str] = {
-    "coinspot": "https://www.coinspot.com.au/pubapi/v2/latest",
-    "defillama": "https://api.llama.fi/protocols",
-    "cryptopanic": "https://cryptopanic.com/api/developer/v2/posts/?public=true&kind=news",
-}
-TOKEN_PARAM = "auth_token"
-NO_TOKEN = "no CryptoPanic token: set CRYPTOPANIC_API_KEY or pass --cryptopanic-token-file"
-# CryptoPanic serves 20 posts a page (50 on paid plans); never follow more pages than the posts asked for
-# could need, whatever the `next` links say.
-POSTS_PER_PAGE_MIN = 20
+
+def default_endpoints() -> dict[str, str]:
+    """Every source's default endpoint, by name."""
+    return {name: s.endpoint for name, s in registry.REGISTRY.items()}
 
 
 @dataclass(frozen=True)
 class CollectRequest:
-    """What to fetch and how: the sources, their endpoints, the token, and the retry policy."""
+    """What to fetch and how: the sources, their endpoints, their tokens, and the retry policy."""
 
-    sources: tuple[str, ...] = SOURCES
-    endpoints: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_ENDPOINTS))
+    sources: tuple[str, ...] = field(default_factory=registry.names)
+    endpoints: Mapping[str, str] = field(default_factory=default_endpoints)
+    # the token of each source that takes one, by source name
+    tokens: Mapping[str, str] = field(default_factory=dict, repr=False)
+    # the public API's keyword for CryptoPanic's token (kept for compatibility): tokens["cryptopanic"]
     cryptopanic_token: str | None = field(default=None, repr=False)
-    news: int = 100  # CryptoPanic posts wanted
+    news: int = 100  # records wanted from a paged source (CryptoPanic posts)
     policy: RetryPolicy = field(default_factory=RetryPolicy)
     clock: Clock = SYSTEM_CLOCK
     seed: int | None = None  # jitter's random stream; None: system entropy
-    # the newest CryptoPanic post id already held (``collect``): stop paging at a page that reaches it
-    news_after_id: int | None = None
+    # ``collect``: per new_items source, the newest item id already held (stop paging at a page reaching it)
+    watermarks: Mapping[str, int] = field(default_factory=dict)
     transport: httpx.AsyncBaseTransport | None = None  # tests: an in-process transport
 
     def __post_init__(self) -> None:
-        unknown = [s for s in self.sources if s not in SOURCES]
-        if unknown:
-            raise ValueError(f"unknown source {unknown[0]!r} (sources: {', '.join(SOURCES)})")
+        for name in self.sources:
+            registry.source(name)  # ValueError naming the known sources
+        if self.cryptopanic_token and "cryptopanic" not in self.tokens:
+            object.__setattr__(self, "tokens", {**self.tokens, "cryptopanic": self.cryptopanic_token})
 
     def endpoint(self, source: str) -> str:
-        return self.endpoints.get(source) or DEFAULT_ENDPOINTS[source]
+        return self.endpoints.get(source) or registry.source(source).endpoint
+
+    def token(self, source: str) -> str | None:
+        return self.tokens.get(source) or None
 
     @property
     def scrubber(self) -> Scrubber:
-        """Scrubs the token and any password a mirror's endpoint URL carries (``https://u:pw@host/``)."""
-        secrets = [self.cryptopanic_token or ""]
+        """Scrubs the tokens and any password a mirror's endpoint URL carries (``https://u:pw@host/``)."""
+        secrets = list(self.tokens.values())
         for source in self.sources:
             parts = urllib.parse.urlsplit(self.endpoint(source))
             secrets.append(urllib.parse.unquote(parts.password or ""))
@@ -143,65 +144,29 @@ async def _collect(request: CollectRequest) -> dict[str, SourceFetch]:
     return {r.source: r for r in results}
 
 
-async def _one(request: CollectRequest, source: str, fetcher: Fetcher) -> SourceFetch:
+async def _one(request: CollectRequest, name: str, fetcher: Fetcher) -> SourceFetch:
     scrub = request.scrubber
-    endpoint = request.endpoint(source)
-    result = SourceFetch(source, "collected", scrub.url(endpoint))
-    if source == "cryptopanic" and not request.cryptopanic_token:
-        result.outcome, result.reason = "skipped", NO_TOKEN
+    source = registry.source(name)
+    endpoint = request.endpoint(name)
+    result = SourceFetch(name, "collected", scrub.url(endpoint))
+    token = request.token(name)
+    if source.token is not None and source.token.required and not token:
+        result.outcome, result.reason = "skipped", source.token.missing
         return result
+    job = FetchJob(fetcher, endpoint, token, request.news, request.watermarks.get(name))
     try:
-        if source == "coinspot":
-            result.responses.append(await fetcher.get(endpoint, check=coinspot.check))
-        elif source == "defillama":
-            result.responses.append(await fetcher.get(endpoint, check=defillama.check))
-        else:
-            result.reason = await _pages(request, fetcher, endpoint, result.responses)
+        result.reason = await source.fetch(source, job)
     except FetchFailed as exc:
-        if result.responses:  # some pages arrived: keep them, say where it stopped
-            result.reason = f"stopped after page {len(result.responses)}: {exc.reason}"
+        if job.responses:  # some pages arrived: keep them, say where it stopped
+            result.reason = f"stopped after page {len(job.responses)}: {exc.reason}"
             result.incomplete = True
         else:
             result.outcome, result.reason = "degraded", exc.reason
     # Compress each response for raw/ now, on the fetching thread, while the build generates other tables.
-    result.responses = [r.compressed() for r in result.responses]
+    result.responses = [r.compressed() for r in job.responses]
     result.http_status = fetcher.last_status
     result.attempts = fetcher.attempts
     result.seconds = fetcher.elapsed
     level = logging.WARNING if result.outcome == "degraded" else logging.INFO
-    log.log(
-        level, "%s: %s (%s)", source, result.outcome, result.reason or f"{len(result.responses)} responses"
-    )
+    log.log(level, "%s: %s (%s)", name, result.outcome, result.reason or f"{len(result.responses)} responses")
     return result
-
-
-async def _pages(
-    request: CollectRequest, fetcher: Fetcher, endpoint: str, into: list[RawResponse]
-) -> str | None:
-    """CryptoPanic's pages through the configured endpoint: ``next`` gives the page, never the host."""
-    assert request.cryptopanic_token is not None
-    token = {TOKEN_PARAM: request.cryptopanic_token}
-    max_pages = max(1, math.ceil(request.news / POSTS_PER_PAGE_MIN))
-    base, _, query = endpoint.partition("?")
-    configured = dict(urllib.parse.parse_qsl(query, keep_blank_values=True))
-    params: dict[str, str] = {}
-    posts = 0
-    while True:  # `next` gives the page; the configured query and the token win over anything it says
-        page = await fetcher.get(base, {**params, **configured, **token}, check=cryptopanic.check)
-        into.append(page)
-        ids = cryptopanic.post_ids(page.body)
-        posts += len(_results(page))
-        if request.news_after_id is not None and any(i <= request.news_after_id for i in ids):
-            return None  # reached posts already held
-        following = cryptopanic.next_page(page.body)
-        if following is None or posts >= request.news:
-            return None
-        if len(into) >= max_pages:
-            return f"stopped after {len(into)} pages ({posts} posts)"
-        params = following
-
-
-def _results(page: RawResponse) -> list[Any]:
-    doc = page.json()
-    results = doc.get("results") if isinstance(doc, dict) else None
-    return results if isinstance(results, list) else []

@@ -1,4 +1,4 @@
-"""Fixtures for the collector tests: a real local HTTP server and a fake clock."""
+"""Fixtures for the fetching and source tests: a real local HTTP server and a fake clock."""
 
 from __future__ import annotations
 

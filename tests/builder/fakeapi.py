@@ -5,7 +5,7 @@ HTML bodies, headers (``Retry-After``), a delay (a hang past the client's timeou
 mid-way (``Content-Length`` announces more than is sent, then the connection closes). Every request is
 recorded. Unknown paths answer 404 with a JSON body.
 
-``FakeClock`` implements ``omc_data.builder.collectors.http.Clock``: sleeping advances it instantly and is
+``FakeClock`` implements ``omc_data.builder.fetch.http.Clock``: sleeping advances it instantly and is
 recorded, so retry tests never wait.
 """
 

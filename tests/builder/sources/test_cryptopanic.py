@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from omc_data.builder.collectors import cryptopanic
-from omc_data.builder.collectors.counts import SourceCounts
-from omc_data.builder.collectors.raw import RawResponse
+from omc_data.builder.fetch.raw import RawResponse
+from omc_data.builder.sources import cryptopanic
+from omc_data.builder.sources.counts import SourceCounts
 
 DATA = Path(__file__).parent / "data"
 PAGE1_AT = dt.datetime(2026, 11, 23, 21, 35, 0, tzinfo=dt.UTC)

@@ -22,14 +22,13 @@ from omc_data.snapshots.timefmt import format_timestamp, parse_timestamp
 ENVELOPE_VERSION = 1
 # Level 3: 10 MB of DeFiLlama in 87 ms to 2.4 MB; level 6 took 196 ms for 2.1 MB, level 1 62 ms for 2.6 MB.
 COMPRESS_LEVEL = 3
-SOURCES = ("coinspot", "defillama", "cryptopanic")
 
 
 @dataclass(frozen=True)
 class RawResponse:
     """One response body (secrets already scrubbed) and where and when it came from."""
 
-    source: str  # coinspot | defillama | cryptopanic
+    source: str  # the source's registry name (coinspot, defillama, cryptopanic, ...)
     url: str  # the request URL, secrets scrubbed
     status: int  # HTTP status
     fetched_at: dt.datetime  # UTC, when the response arrived
