@@ -185,14 +185,20 @@ def _fetch_in_background(request: CollectRequest) -> Callable[[], dict[str, Sour
 
 
 def _sources(sources: Sequence[str] | None) -> tuple[str, ...]:
-    from omc_data.builder.sources import REGISTRY
+    from omc_data.builder.sources import REGISTRY, clash, defaults
 
-    chosen = tuple(REGISTRY if sources is None else dict.fromkeys(sources))
+    chosen = defaults() if sources is None else tuple(dict.fromkeys(sources))
     unknown = [s for s in chosen if s not in REGISTRY]
     if unknown or not chosen:
         raise UsageError(
             f"unknown source {unknown[0]!r}" if unknown else "no source chosen",
             hint=f"--sources takes a comma-separated list of {', '.join(REGISTRY)}",
+        )
+    both = clash(chosen)
+    if both is not None:
+        raise UsageError(
+            f"sources {both[0]!r} and {both[1]!r} both fill {REGISTRY[both[0]].table}",
+            hint="choose one of them with --sources",
         )
     return chosen
 

@@ -38,7 +38,7 @@ def default_endpoints() -> dict[str, str]:
 class CollectRequest:
     """What to fetch and how: the sources, their endpoints, their tokens, and the retry policy."""
 
-    sources: tuple[str, ...] = field(default_factory=registry.names)
+    sources: tuple[str, ...] = field(default_factory=registry.defaults)
     endpoints: Mapping[str, str] = field(default_factory=default_endpoints)
     # the token of each source that takes one, by source name
     tokens: Mapping[str, str] = field(default_factory=dict, repr=False)

@@ -17,7 +17,7 @@ from omc_data.builder.sources import REGISTRY
 if TYPE_CHECKING:
     from omc_data.builder.live import CollectRequest
 
-SOURCE_NAMES = ",".join(REGISTRY)
+SOURCE_NAMES = ",".join(name for name, s in REGISTRY.items() if s.default)
 _CRYPTOPANIC = REGISTRY["cryptopanic"].token
 assert _CRYPTOPANIC is not None
 

@@ -25,6 +25,22 @@ def names() -> tuple[str, ...]:
     return tuple(REGISTRY)
 
 
+def defaults() -> tuple[str, ...]:
+    """The sources chosen when none are named, in registry order."""
+    return tuple(name for name, s in REGISTRY.items() if s.default)
+
+
+def clash(chosen: tuple[str, ...]) -> tuple[str, str] | None:
+    """Two chosen sources that would fill the same table, or None."""
+    filled: dict[str, str] = {}
+    for name in chosen:
+        field = REGISTRY[name].real_field
+        if field in filled:
+            return filled[field], name
+        filled[field] = name
+    return None
+
+
 def source(name: str) -> Source:
     """The source called ``name``; ValueError naming the known ones otherwise."""
     try:

@@ -110,6 +110,9 @@ class Source:
     # a collected build's default as_of is the latest fetch of the chosen sources that lead it (the
     # price source: its ticks are the build's), or of all chosen sources when none leads
     leads_as_of: bool = False
+    # chosen when no sources are named (``--sources`` not given); an alternative source for a table
+    # another source already fills says False, as two chosen sources may not fill the same table
+    default: bool = True
 
     def __post_init__(self) -> None:
         if not self.tables:
