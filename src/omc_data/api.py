@@ -28,6 +28,7 @@ from omc_data.snapshots.timefmt import parse_timestamp
 if TYPE_CHECKING:  # the heavy parts are imported by the functions that need them
     from omc_data.builder.fetch.collection import PruneReport
     from omc_data.builder.generators.spec import Spec
+    from omc_data.builder.inputs import BuildInputs
     from omc_data.builder.live import CollectRequest, SourceFetch
     from omc_data.builder.realdata import RealInputs
     from omc_data.builder.schedule import Filed
@@ -94,40 +95,21 @@ def build_snapshot(
     require_real_data: bool = False,
     synthetic: bool = True,
     progress: Progress = NULL_PROGRESS,
+    inputs: BuildInputs | None = None,
 ) -> Manifest:
     """Build snapshot ``tag`` and publish it (atomic; tags are immutable).
+
+    The inputs come either as keywords or as one :class:`~omc_data.builder.inputs.BuildInputs` value
+    (``inputs=``, what the CLI passes); with ``inputs`` the input keywords stay at their defaults.
 
     ``real_data``: ``off`` (every source synthetic, the default: nothing goes online), ``live`` (fetch
     the ``sources`` now with ``collector``'s endpoints, token, retry policy and clock) or ``collected``
     (use what ``collect_once`` filed under the store). ``require_real_data`` fails the build when a
     source is degraded or skipped; ``synthetic=False`` builds only the tables real sources filled.
     """
-    from omc_data.builder.live import CollectRequest
+    from omc_data.builder.inputs import BuildInputs
 
-    if real_data not in REAL_DATA_MODES:
-        raise UsageError(f"unknown real_data {real_data!r}", hint=f"one of {', '.join(REAL_DATA_MODES)}")
-    if real_data == "off" and not synthetic:
-        raise UsageError(
-            "--no-real-data with --no-synthetic leaves nothing to build",
-            hint="drop one of them: --no-synthetic builds only the collected tables",
-        )
-    if real_data == "off" and require_real_data:
-        raise UsageError("--require-real-data contradicts --no-real-data", hint="drop one of them")
-    if real_data == "live" and as_of is not None:
-        raise UsageError(
-            "--as-of cannot be combined with live collection: real prices are stamped at the build's tick",
-            hint="pass --no-real-data or --replay TAG to build at another instant",
-        )
-    chosen = _sources(sources)
-    request = collector or CollectRequest()
-    the_store = open_store(store)
-    if real_data == "collected":
-        from omc_data.builder import collected
-
-        as_of = as_of if as_of is not None else collected.latest_tick(the_store.root, chosen)
-    elif real_data == "live":
-        as_of = request.clock.now()
-    spec = _spec(
+    given = BuildInputs(
         seed=seed,
         as_of=as_of,
         users=users,
@@ -143,12 +125,61 @@ def build_snapshot(
         password=password,
         superuser_password=superuser_password,
         bcrypt_rounds=bcrypt_rounds,
+        tables=tables,
+        parent=parent,
+        real_data=real_data,
+        sources=sources,
+        require_real_data=require_real_data,
+        synthetic=synthetic,
     )
+    if inputs is not None and given != BuildInputs():
+        raise UsageError(
+            "build_snapshot takes the inputs as keywords or as inputs=..., not both",
+            hint="put every input in the BuildInputs value",
+        )
+    return _build_snapshot(tag, inputs or given, store, collector, progress)
+
+
+def _build_snapshot(
+    tag: str,
+    inputs: BuildInputs,
+    store: StoreLike,
+    collector: CollectRequest | None,
+    progress: Progress,
+) -> Manifest:
+    from omc_data.builder.live import CollectRequest
+
+    real_data = inputs.real_data
+    if real_data not in REAL_DATA_MODES:
+        raise UsageError(f"unknown real_data {real_data!r}", hint=f"one of {', '.join(REAL_DATA_MODES)}")
+    if real_data == "off" and not inputs.synthetic:
+        raise UsageError(
+            "--no-real-data with --no-synthetic leaves nothing to build",
+            hint="drop one of them: --no-synthetic builds only the collected tables",
+        )
+    if real_data == "off" and inputs.require_real_data:
+        raise UsageError("--require-real-data contradicts --no-real-data", hint="drop one of them")
+    as_of = inputs.as_of
+    if real_data == "live" and as_of is not None:
+        raise UsageError(
+            "--as-of cannot be combined with live collection: real prices are stamped at the build's tick",
+            hint="pass --no-real-data or --replay TAG to build at another instant",
+        )
+    chosen = _sources(inputs.sources)
+    request = collector or CollectRequest()
+    the_store = open_store(store)
+    if real_data == "collected":
+        from omc_data.builder import collected
+
+        as_of = as_of if as_of is not None else collected.latest_tick(the_store.root, chosen)
+    elif real_data == "live":
+        as_of = request.clock.now()
+    spec = _spec(**{**inputs.spec_fields(), "as_of": as_of})
+    _check_tags(tag, inputs.parent)  # once, before going online
     real = None
     if real_data != "off":
         from omc_data.builder.realdata import RealInputs
 
-        validate_tag(tag)
         if the_store.exists(tag):  # say so before going online, not after
             from omc_data.errors import SnapshotExistsError
 
@@ -159,8 +190,8 @@ def build_snapshot(
             from omc_data.builder import collected
 
             pending = collected.fetches(the_store.root, spec, chosen)
-        real = RealInputs(real_data, pending, synthetic=synthetic, require=require_real_data)
-    return _build(the_store, tag, spec, tables, parent, real, progress)
+        real = RealInputs(real_data, pending, synthetic=inputs.synthetic, require=inputs.require_real_data)
+    return _build(the_store, tag, spec, inputs.tables, inputs.parent, real, progress, checked=True)
 
 
 def _fetch_in_background(request: CollectRequest) -> Callable[[], dict[str, SourceFetch]]:
@@ -213,6 +244,12 @@ def _spec(**kwargs: Any) -> Spec:
         raise UsageError(str(exc)) from exc
 
 
+def _check_tags(tag: str, parent: str | None) -> None:
+    validate_tag(tag)
+    if parent is not None:
+        validate_tag(parent)
+
+
 def _build(
     store: Store,
     tag: str,
@@ -221,13 +258,14 @@ def _build(
     parent: str | None,
     real: RealInputs | None,
     progress: Progress,
+    *,
+    checked: bool = False,
 ) -> Manifest:
     from omc_data.builder.build import BuildRequest, build
     from omc_data.builder.generators import GENERATORS
 
-    validate_tag(tag)
-    if parent is not None:
-        validate_tag(parent)
+    if not checked:
+        _check_tags(tag, parent)
     chosen = tuple(GENERATORS) if tables is None else tuple(tables)
     unknown = [t for t in chosen if t not in GENERATORS]
     if unknown:

@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from omc_data import config, defaults
+from omc_data.builder.inputs import BuildInputs
 from omc_data.cli.output import CliProgress, Settings, emit_json, human_bytes, notice, stdout, warn
 from omc_data.cli.source_options import (
     HTTP_TIMEOUT,
@@ -197,32 +198,31 @@ def build_cmd(
     collector = collect_request(
         {"cryptopanic": cryptopanic_token_file}, http_timeout, source_budget, token=real_data == "live"
     )
+    inputs = BuildInputs(
+        seed=seed,
+        as_of=as_of,
+        users=users,
+        coins=coins,
+        days=days,
+        algorithms=algorithms,
+        deployments=deployments,
+        agent_sessions=agent_sessions,
+        orders_per_user=orders_per_user,
+        news=news,
+        protocols=protocols,
+        superuser_email=superuser_email or env.get("FIRST_SUPERUSER") or defaults.SUPERUSER_EMAIL,
+        password=password,
+        superuser_password=superuser_password or env.get("FIRST_SUPERUSER_PASSWORD") or None,
+        bcrypt_rounds=bcrypt_rounds,
+        parent=parent,
+        real_data=real_data,
+        sources=source_list(sources),
+        require_real_data=require_real_data,
+        synthetic=not no_synthetic,
+    )
     with progress.session():
         manifest = api.build_snapshot(
-            tag,
-            store=settings.store,
-            seed=seed,
-            as_of=as_of,
-            users=users,
-            coins=coins,
-            days=days,
-            algorithms=algorithms,
-            deployments=deployments,
-            agent_sessions=agent_sessions,
-            orders_per_user=orders_per_user,
-            news=news,
-            protocols=protocols,
-            superuser_email=superuser_email or env.get("FIRST_SUPERUSER") or defaults.SUPERUSER_EMAIL,
-            password=password,
-            superuser_password=superuser_password or env.get("FIRST_SUPERUSER_PASSWORD") or None,
-            bcrypt_rounds=bcrypt_rounds,
-            parent=parent,
-            real_data=real_data,
-            sources=source_list(sources),
-            collector=collector,
-            require_real_data=require_real_data,
-            synthetic=not no_synthetic,
-            progress=progress,
+            tag, store=settings.store, inputs=inputs, collector=collector, progress=progress
         )
     _report(tag, manifest, settings, started, json)
 
