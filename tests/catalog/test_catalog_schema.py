@@ -234,7 +234,6 @@ def test_doc_lists_the_catalog_tables() -> None:
     assert len(DOC_COLUMNS) == 11
 
 
-@pytest.mark.postgres
 def test_tables_and_columns_match_the_doc(schema_conn: psycopg.Connection[tuple[object, ...]]) -> None:
     tables = {
         r[0]
@@ -252,7 +251,6 @@ def test_tables_and_columns_match_the_doc(schema_conn: psycopg.Connection[tuple[
         assert rows == doc_columns(table), table
 
 
-@pytest.mark.postgres
 def test_information_schema_types(schema_conn: psycopg.Connection[tuple[object, ...]]) -> None:
     def col(table: str, column: str) -> tuple[object, ...]:
         row = schema_conn.execute(
@@ -297,7 +295,6 @@ def test_information_schema_types(schema_conn: psycopg.Connection[tuple[object, 
     assert schema_conn.execute("SELECT array_agg(extname) FROM pg_extension").fetchone() == (["plpgsql"],)
 
 
-@pytest.mark.postgres
 def test_primary_keys_and_sequences(schema_conn: psycopg.Connection[tuple[object, ...]]) -> None:
     pks = {
         r[0]: (r[1], r[2], r[3])
@@ -365,7 +362,6 @@ def _index_columns(conn: psycopg.Connection[tuple[object, ...]], table: str) -> 
     return out
 
 
-@pytest.mark.postgres
 def test_unique_rules(schema_conn: psycopg.Connection[tuple[object, ...]]) -> None:
     unique = _unique_indexes(schema_conn)
     assert unique["ix_user_email"][0] == "user"
@@ -381,7 +377,6 @@ def test_unique_rules(schema_conn: psycopg.Connection[tuple[object, ...]]) -> No
     assert _index_columns(schema_conn, "orders")[("algorithm_id",)] is False
 
 
-@pytest.mark.postgres
 def test_unique_rules_hold_for_rows(schema_conn: psycopg.Connection[tuple[object, ...]]) -> None:
     conn = schema_conn
     conn.execute(
@@ -407,7 +402,6 @@ def test_unique_rules_hold_for_rows(schema_conn: psycopg.Connection[tuple[object
     conn.execute("INSERT INTO news_sentiment (title, url, collected_at) VALUES ('d', NULL, now())")
 
 
-@pytest.mark.postgres
 def test_protocol_fundamentals_one_row_per_protocol_per_utc_day(
     schema_conn: psycopg.Connection[tuple[object, ...]],
 ) -> None:
@@ -432,7 +426,6 @@ def test_protocol_fundamentals_one_row_per_protocol_per_utc_day(
     assert count == (3,)
 
 
-@pytest.mark.postgres
 def test_foreign_keys_match_the_doc_without_cascade(
     schema_conn: psycopg.Connection[tuple[object, ...]],
 ) -> None:
@@ -452,7 +445,6 @@ def test_foreign_keys_match_the_doc_without_cascade(
     assert ("orders", "algorithm_id") not in found
 
 
-@pytest.mark.postgres
 def test_no_cascade_deleting_a_referenced_user_fails(
     schema_conn: psycopg.Connection[tuple[object, ...]],
 ) -> None:

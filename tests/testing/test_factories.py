@@ -25,8 +25,6 @@ from omc_data.testing import (
     seeded,
 )
 
-pytestmark = pytest.mark.postgres
-
 
 def count(db: Any, table: str) -> int:
     return int(db.execute(sa.text(f'SELECT count(*) FROM "{table}"')).scalar_one())
