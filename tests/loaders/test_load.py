@@ -28,7 +28,7 @@ from pg import PgServer
 from snaptools import Run, run_cli, snapshot_rows
 
 AS_OF = "2026-11-01T00:00:00Z"
-SMALL = {"as_of": AS_OF, "days": 1, "bcrypt_rounds": 4}
+SMALL: dict[str, Any] = {"as_of": AS_OF, "days": 1, "bcrypt_rounds": 4}
 
 
 @pytest.fixture(scope="module")

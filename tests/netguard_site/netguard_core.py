@@ -175,7 +175,7 @@ def _guard_connect_gen(cls: Any) -> None:
         return
     func = original.__func__
 
-    def _connect_gen(klass: Any, conninfo: str = "", **kwargs: Any) -> Any:
+    def _connect_gen(klass: Any, /, conninfo: str = "", **kwargs: Any) -> Any:
         check_conninfo(conninfo)
         return func(klass, conninfo, **kwargs)
 
