@@ -11,7 +11,6 @@ import os
 import socket
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -195,12 +194,12 @@ def test_only_local_names_resolve():
 
 
 @pytest.fixture
-def guarded(pytester: pytest.Pytester) -> pytest.Pytester:
+def guarded(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
     """A pytest project loading the guard as this suite does (from tests/, through PYTHONPATH)."""
     pytester.makeconftest('pytest_plugins = ["netguard"]\n')
     parts = [str(TESTS_DIR), *[p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]]
-    pytester._monkeypatch.setenv("PYTHONPATH", os.pathsep.join(parts))
-    pytester._monkeypatch.delenv(netguard.LOG_ENV)  # the session gets a log of its own
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(parts))
+    monkeypatch.delenv(netguard.LOG_ENV)  # the session gets a log of its own
     return pytester
 
 
@@ -275,8 +274,3 @@ def test_local_names() -> None:
     assert netguard.is_local_name("192.0.2.1")  # numeric: nothing to look up
     assert not netguard.is_local_name("db")
     assert not netguard.is_local_name("example.com")
-
-
-def test_the_docstring_matches_the_sitecustomize_folder() -> None:
-    assert (netguard.SITE_DIR / "sitecustomize.py").is_file()
-    assert textwrap.dedent(netguard.__doc__ or "").count("netguard_site") >= 2
