@@ -29,11 +29,11 @@ demo: setup
 test *args: setup
     uv run pytest {{args}}
 
-# ruff (lint + format check), mypy --strict on src/, and the import layering contracts
+# ruff (lint + format check), mypy --strict on src/, tests/ and bench/ (pyproject's [tool.mypy]), and the import layering contracts
 lint: setup
     uv run ruff check src tests bench
     uv run ruff format --check src tests bench
-    uv run mypy src
+    uv run mypy
     uv run lint-imports
 
 # Format the code in place

@@ -561,8 +561,8 @@ def main(argv: list[str] | None = None) -> int:
     Handler.bodies = responses
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
-    host, port = server.server_address[:2]
-    responses.base = f"http://{host}:{port}"
+    port = server.server_address[1]
+    responses.base = f"http://127.0.0.1:{port}"  # the address bound just above
 
     def stop(signum: int, frame: object) -> None:
         raise SystemExit(0)

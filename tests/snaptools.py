@@ -33,7 +33,7 @@ from omc_data.snapshots.writer import SnapshotWriter
 
 AS_OF = "2026-11-01T00:00:00Z"
 AS_OF_DT = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
-SMALL = {"seed": 7, "as_of": AS_OF, "users": 3, "coins": 2, "days": 1, "bcrypt_rounds": 4}
+SMALL: dict[str, Any] = {"seed": 7, "as_of": AS_OF, "users": 3, "coins": 2, "days": 1, "bcrypt_rounds": 4}
 SMALL_CLI = ["--no-real-data", "--seed", "7", "--as-of", AS_OF, "--users", "3", "--coins", "2", "--days", "1"]
 SMALL_CLI += ["--bcrypt-rounds", "4"]
 # Variables that would steer the CLI from outside the test: never inherited by the subprocesses.
@@ -212,7 +212,7 @@ def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = No
 def assert_json_error(run: Run, *, kind: str, code: int) -> dict[str, Any]:
     """The run failed with ``code``, one JSON error document on stdout and one line on stderr."""
     assert run.code == code, run
-    error = run.json()["error"]
+    error: dict[str, Any] = run.json()["error"]
     assert error["kind"] == kind, run
     assert error["exit_code"] == code
     assert error["message"] and error["hint"], run

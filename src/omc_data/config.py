@@ -5,6 +5,7 @@ pytest plugin. Library code never calls ``os.environ``.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,9 +43,20 @@ def debug(env: Mapping[str, str]) -> bool:
 
 
 def read_env_file(path: Path) -> dict[str, str]:
-    """``KEY=value`` lines as a backend ``.env`` holds them (comments, ``export`` and quotes allowed)."""
+    """``KEY=value`` lines as a backend ``.env`` holds them (comments, ``export`` and quotes allowed).
+
+    UTF-8 (a byte-order mark is fine). A value in matching single or double quotes is taken as it
+    stands between them (no escapes), and may be followed by a ``# comment``; an unquoted value ends at
+    `` #``. Lines without ``=`` are ignored; a later line wins over an earlier one.
+    """
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        bad_line = path.read_bytes()[: exc.start].count(b"\n") + 1
+        raise UsageError(
+            f"env file {path} is not UTF-8 text (line {bad_line})",
+            hint="save the env file as UTF-8, or check the --env-file path",
+        ) from None  # the decoder's message quotes the file's bytes, which may be a password's
     except OSError as exc:
         raise UsageError(
             f"cannot read env file {path}: {exc.strerror}", hint="check the --env-file path"
@@ -55,13 +67,27 @@ def read_env_file(path: Path) -> dict[str, str]:
         if not line or line.startswith("#") or "=" not in line:
             continue
         key, _, value = line.removeprefix("export ").partition("=")
-        value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-            value = value[1:-1]
-        elif " #" in value:
-            value = value.split(" #", 1)[0].rstrip()
-        out[key.strip()] = value
+        out[key.strip()] = _env_value(value.strip())
     return out
+
+
+def _env_value(value: str) -> str:
+    if value[:1] in ("'", '"'):
+        end = value.find(value[0], 1)
+        if end > 0 and (not value[end + 1 :].strip() or value[end + 1 :].lstrip().startswith("#")):
+            return value[1:end]
+    if " #" in value:
+        return value.split(" #", 1)[0].rstrip()
+    return value
+
+
+_URL_PASSWORD = re.compile(r"(://[^/:@?#]*:)[^/?#]*@")  # to the last @: a password may hold one
+_PARAM_PASSWORD = re.compile(r"(\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s&]*)", re.IGNORECASE)
+
+
+def mask_password(url: str) -> str:
+    """``url`` (a URL or ``key=value`` connection string) with any password replaced by ``***``."""
+    return _PARAM_PASSWORD.sub(r"\1***", _URL_PASSWORD.sub(r"\1***@", url))
 
 
 @dataclass(frozen=True)
@@ -71,6 +97,13 @@ class DbChoice:
     origin: str
     url: str | None = None
     settings: Mapping[str, str] | None = None
+
+    def __repr__(self) -> str:  # the password never reaches a log line or a traceback's locals
+        url = None if self.url is None else mask_password(self.url)
+        settings = None
+        if self.settings is not None:
+            settings = {k: ("***" if "PASSWORD" in k.upper() else v) for k, v in self.settings.items()}
+        return f"DbChoice(origin={self.origin!r}, url={url!r}, settings={settings!r})"
 
 
 def database_choice(db: str | None, env_file: Path | None, env: Mapping[str, str]) -> DbChoice | None:

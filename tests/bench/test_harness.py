@@ -1,4 +1,4 @@
-"""The benchmark harness (bench/harness.py): measuring, interleaving, failing, reporting.
+"""The benchmark harness (bench/harness/): measuring, interleaving, failing, reporting.
 
 These tests time nothing against a target: they check that the harness computes and records what it
 says it does, with tiny ``python -c`` children.

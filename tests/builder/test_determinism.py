@@ -23,7 +23,14 @@ AS_OF = "2026-11-01T00:00:00Z"
 AS_OF_DT = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
 SMALL: dict[str, Any] = {"as_of": AS_OF, "users": 3, "coins": 2, "days": 1, "bcrypt_rounds": 4}
 ADMIN_PASSWORD = "admin-only-pw"
-RULES = {"seed": 9, "as_of": "2026-11-01T00:07:31Z", "users": 40, "coins": 3, "days": 2, "bcrypt_rounds": 4}
+RULES: dict[str, Any] = {
+    "seed": 9,
+    "as_of": "2026-11-01T00:07:31Z",
+    "users": 40,
+    "coins": 3,
+    "days": 2,
+    "bcrypt_rounds": 4,
+}
 
 
 @pytest.fixture(scope="module")

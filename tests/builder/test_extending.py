@@ -132,7 +132,6 @@ def test_loader_ddl_creates_the_table(ex: Example) -> None:
     assert create in [s.as_string(None) for s in schema_ddl(ex.tables)]
 
 
-@pytest.mark.postgres
 def test_create_schema_ddl_runs_in_postgres(ex: Example, pg_db: str) -> None:
     with psycopg.connect(pg_db, autocommit=True) as conn:
         with conn.transaction():

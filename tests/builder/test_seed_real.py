@@ -13,8 +13,6 @@ from recorded import request, serve
 import omc_data
 from omc_data.errors import CollectorError
 
-pytestmark = pytest.mark.postgres
-
 
 def test_seed_with_real_data_ends_each_coin_at_its_real_quote(
     omc_db: Any, fake_api: FakeApi, fake_clock: FakeClock

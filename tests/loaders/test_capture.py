@@ -34,8 +34,6 @@ from snaptools import (
     tree_state,
 )
 
-pytestmark = pytest.mark.postgres
-
 NEW_COLUMNS = {t.name: [c.name for c in t.columns if c.since == CURRENT_HEAD] for t in catalog.TABLES}
 
 

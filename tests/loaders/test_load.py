@@ -27,10 +27,8 @@ from omc_data.snapshots.store import Snapshot
 from pg import PgServer
 from snaptools import Run, run_cli, snapshot_rows
 
-pytestmark = pytest.mark.postgres
-
 AS_OF = "2026-11-01T00:00:00Z"
-SMALL = {"as_of": AS_OF, "days": 1, "bcrypt_rounds": 4}
+SMALL: dict[str, Any] = {"as_of": AS_OF, "days": 1, "bcrypt_rounds": 4}
 
 
 @pytest.fixture(scope="module")

@@ -20,8 +20,6 @@ from omc_data.loaders import introspect, postgres, references, session
 from omc_data.loaders.target import Target
 from snaptools import Run, run_cli
 
-pytestmark = pytest.mark.postgres
-
 SMALL = {"as_of": "2026-11-01T00:00:00Z", "days": 1, "bcrypt_rounds": 4}
 
 

@@ -213,7 +213,7 @@ def _part_leaves_the_snapshot(doc: dict[str, Any]) -> None:
 
 
 # (defect, how it is made, the fragment its message must carry)
-DAMAGES: list[tuple[str, Callable[[Path], None], str]] = [
+DAMAGES: list[tuple[str, Callable[[Path], object], str]] = [
     ("not-json", lambda s: write_manifest(s, b'{"format_version": 1, "tag": '), "is not valid JSON"),
     ("not-an-object", lambda s: write_manifest(s, b"[1, 2]\n"), "is not a JSON object"),
     ("not-utf8", lambda s: write_manifest(s, b'{"tag": "\xff"}'), "is not UTF-8"),

@@ -25,8 +25,6 @@ from omc_data.testing import (
     seeded,
 )
 
-pytestmark = pytest.mark.postgres
-
 
 def count(db: Any, table: str) -> int:
     return int(db.execute(sa.text(f'SELECT count(*) FROM "{table}"')).scalar_one())
@@ -34,7 +32,11 @@ def count(db: Any, table: str) -> int:
 
 @pytest.mark.filterwarnings("ignore:'crypt' is deprecated:DeprecationWarning")
 def test_fixtures_give_rows_that_obey_the_rules(
-    omc_db: Any, test_user: dict, test_superuser: dict, test_price_data: list, test_algorithm: dict
+    omc_db: Any,
+    test_user: dict[str, Any],
+    test_superuser: dict[str, Any],
+    test_price_data: list[dict[str, Any]],
+    test_algorithm: dict[str, Any],
 ) -> None:
     from passlib.context import CryptContext
 
@@ -125,7 +127,9 @@ class TestHostDb:
             session.commit()  # what the helpers left (nothing: they clean up) becomes visible
         engine.dispose()
 
-    def test_uses_the_host_session_and_older_columns(self, db: Session, omc_db: Any, test_user: dict) -> None:
+    def test_uses_the_host_session_and_older_columns(
+        self, db: Session, omc_db: Any, test_user: dict[str, Any]
+    ) -> None:
         assert omc_db is db
         session = create_test_agent_session(db, user=test_user, messages=2)
         assert count(db, "agent_sessions") == 1 and session["llm_provider"] == "system_default"
@@ -135,6 +139,8 @@ class TestHostDb:
         # The previous test's rows were deleted children first before its session committed.
         assert all(count(db, t) == 0 for t in ("user", "agent_sessions", "agent_session_messages"))
 
-    def test_rows_are_flushed_not_committed(self, db: Session, seed_era_url: str, test_user: dict) -> None:
+    def test_rows_are_flushed_not_committed(
+        self, db: Session, seed_era_url: str, test_user: dict[str, Any]
+    ) -> None:
         with psycopg.connect(seed_era_url) as other:
             assert other.execute('SELECT count(*) FROM "user"').fetchone() == (0,)
