@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -11,7 +12,14 @@ from omc_data.builder.generators.spec import Spec
 from omc_data.builder.inputs import SPEC_FIELDS, BuildInputs
 from omc_data.errors import UsageError
 
-SMALL = {"seed": 7, "as_of": "2026-11-01T00:00:00Z", "users": 2, "coins": 1, "days": 1, "bcrypt_rounds": 4}
+SMALL: dict[str, Any] = {
+    "seed": 7,
+    "as_of": "2026-11-01T00:00:00Z",
+    "users": 2,
+    "coins": 1,
+    "days": 1,
+    "bcrypt_rounds": 4,
+}
 
 
 def test_the_value_and_the_keywords_build_the_same_bytes(tmp_path: Path) -> None:
