@@ -20,6 +20,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from omc_data import defaults
+from omc_data.api_db import LocalServer as LocalServer  # the database chores, re-exported
+from omc_data.api_db import LocalServerStopped as LocalServerStopped
+from omc_data.api_db import clear_dataset_tables as clear_dataset_tables
+from omc_data.api_db import local_server_down as local_server_down
+from omc_data.api_db import local_server_reset as local_server_reset
+from omc_data.api_db import local_server_status as local_server_status
+from omc_data.api_db import local_server_up as local_server_up
 from omc_data.errors import UsageError
 from omc_data.progress import NULL_PROGRESS, Progress
 from omc_data.snapshots.store import Listing, Snapshot, Store, validate_tag
