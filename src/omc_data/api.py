@@ -40,6 +40,7 @@ if TYPE_CHECKING:  # the heavy parts are imported by the functions that need the
     from omc_data.builder.realdata import RealInputs
     from omc_data.loaders.capture import CaptureResult
     from omc_data.loaders.postgres import LoadResult
+    from omc_data.loaders.records import DatabaseStatus
     from omc_data.snapshots.diff import SnapshotDiff
     from omc_data.snapshots.manifest import Manifest
     from omc_data.snapshots.validate import Report
@@ -444,7 +445,7 @@ def needs_backup(db: str, store: StoreLike = DEFAULT_STORE, *, origin: str = "ar
 
 def database_status(
     db: str, *, origin: str = "argument", store: StoreLike = DEFAULT_STORE, deep: bool = False
-) -> dict[str, Any]:
+) -> DatabaseStatus:
     """Which snapshot ``db`` holds and whether its dataset tables changed since (``state``).
 
     ``deep`` compares contents: the tables are captured into a scratch store and diffed with the
@@ -474,7 +475,8 @@ def database_status(
     status["state"] = "changed" if changed else "unchanged"
     status["changed_tables"] = list(changed)
     status["changed_rows"] = {
-        name: {k: doc.get(k, 0) for k in ("added", "removed", "changed")} for name, doc in changed.items()
+        name: {"added": d.get("added", 0), "removed": d.get("removed", 0), "changed": d.get("changed", 0)}
+        for name, d in changed.items()
     }
     return status
 

@@ -302,9 +302,9 @@ def status_cmd(
     changed = f" ({', '.join(status['changed_tables'])})" if status["changed_tables"] else ""
     how = " (contents compared row by row)" if status.get("deep") else ""
     stdout.print(f"since then: {state}{changed}{how}", markup=False)
-    for name, rows in status.get("changed_rows", {}).items():
+    for name, diff in status.get("changed_rows", {}).items():
         stdout.print(
-            f"  {name}: {rows['added']:,} added, {rows['removed']:,} removed, {rows['changed']:,} changed",
+            f"  {name}: {diff['added']:,} added, {diff['removed']:,} removed, {diff['changed']:,} changed",
             markup=False,
         )
     if status["alembic_revision"]:

@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import psycopg
 import pyarrow.parquet as pq
@@ -60,6 +60,8 @@ from omc_data.snapshots.store import Snapshot
 
 log = logging.getLogger(__name__)
 
+CopyFormat = Literal["binary", "text"]  # binary COPY, or text for types the encoder does not send
+
 BATCH_BYTES = 8 * 1024 * 1024  # encoded bytes per COPY batch: bounds memory for wide text tables
 REBUILD_MIN_ROWS = 50_000  # below this, maintaining the indexes during the COPY is cheaper
 LOCK_TIMEOUT_S = 10.0
@@ -72,7 +74,7 @@ class TableLoad:
     deleted: int
     seconds: float
     rebuilt: list[str] = field(default_factory=list)  # indexes and keys set aside and rebuilt
-    copy_format: str = "binary"
+    copy_format: CopyFormat = "binary"
 
 
 @dataclass
