@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -22,7 +23,7 @@ from omc_data.errors import (
     UncountableReferencesError,
 )
 from omc_data.loaders import session
-from snaptools import Run, assert_json_error, run_cli
+from snaptools import Run, run_cli
 
 pytestmark = pytest.mark.postgres
 
@@ -46,6 +47,18 @@ def loaded(store: Path, pg_db: str) -> str:
 
 def cli(store: Path, *args: str) -> Run:
     return run_cli("--store", str(store), *args)
+
+
+def assert_json_error(run: Run, *, kind: str, code: int) -> dict[str, Any]:
+    """Failed with ``code`` and one JSON error document of ``kind``; stderr starts with the error line
+    (an error that counts items lists them on the lines after it)."""
+    assert run.code == code, run
+    error = run.json()["error"]
+    assert error["kind"] == kind and error["exit_code"] == code, run
+    assert error["message"] and error["hint"], run
+    assert "Traceback" not in run.stderr and run.stderr.startswith("error: "), run
+    assert len(run.stderr.strip().splitlines()) == 1 + len(error["details"]), run
+    return dict(error)
 
 
 def test_rows_referencing_replaced_rows_are_kind_referencing_rows_with_tables_and_rows(
