@@ -24,6 +24,7 @@ from omc_data.errors import UsageError
 
 if TYPE_CHECKING:
     from omc_data.loaders.postgres import LoadResult
+    from omc_data.loaders.records import DatabaseStatus
 
 
 def _print_plan(result: LoadResult) -> None:
@@ -132,26 +133,28 @@ def load_cmd(
         _print_plan(result)
         stdout.print(f"dry run: nothing was changed in {result.target}", markup=False)
     else:
-        table = Table("table", "rows loaded", "rows replaced", "seconds", box=None)
-        for t in result.tables:
-            table.add_row(t.name, f"{t.rows:,}", f"{t.deleted:,}", f"{t.seconds:.2f}")
-        stdout.print(table)
-        _print_findings(result)
-        for name, rows in result.cascaded.items():
-            stdout.print(f"deleted by --cascade: {rows:,} rows of {name}", markup=False)
-        if result.backup:
-            stdout.print(
-                f"previous contents saved as {result.backup} (omc-data load {result.backup})", markup=False
-            )
-        if result.backup:
-            stdout.print(
-                f"backup of the previous contents: {result.backup} ('omc-data load {result.backup}')"
-            )
-        stdout.print(
-            f"loaded {tag} into {result.target}: {result.rows:,} rows in {result.seconds:.2f}s", markup=False
-        )
+        _print_loaded(tag, result)
     if dry_run and result.plan and result.plan.blockers:
         raise typer.Exit(1)
+
+
+def _print_loaded(tag: str, result: LoadResult) -> None:
+    """The human summary of a load: rows per table, findings, cascaded rows, the backup, the total."""
+    table = Table("table", "rows loaded", "rows replaced", "seconds", box=None)
+    for t in result.tables:
+        table.add_row(t.name, f"{t.rows:,}", f"{t.deleted:,}", f"{t.seconds:.2f}")
+    stdout.print(table)
+    _print_findings(result)
+    for name, rows in result.cascaded.items():
+        stdout.print(f"deleted by --cascade: {rows:,} rows of {name}", markup=False)
+    if result.backup:
+        stdout.print(
+            f"previous contents saved as {result.backup} (omc-data load {result.backup})", markup=False
+        )
+        stdout.print(f"backup of the previous contents: {result.backup} ('omc-data load {result.backup}')")
+    stdout.print(
+        f"loaded {tag} into {result.target}: {result.rows:,} rows in {result.seconds:.2f}s", markup=False
+    )
 
 
 def check_cmd(
@@ -287,6 +290,11 @@ def status_cmd(
     if json:
         emit_json(status)
         return
+    _print_status(status)
+
+
+def _print_status(status: DatabaseStatus) -> None:
+    """The human form of ``status``: what was loaded, whether it changed since, the tables' rows."""
     last = status["last_load"]
     if last and last["kind"] == "clear":
         stdout.print(f"{status['target']} was cleared by omc-data at {last['loaded_at']}", markup=False)
