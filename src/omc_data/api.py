@@ -20,6 +20,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from omc_data import defaults
+from omc_data.api_db import LocalServer as LocalServer  # the database chores, re-exported
+from omc_data.api_db import LocalServerStopped as LocalServerStopped
+from omc_data.api_db import clear_dataset_tables as clear_dataset_tables
+from omc_data.api_db import local_server_down as local_server_down
+from omc_data.api_db import local_server_reset as local_server_reset
+from omc_data.api_db import local_server_status as local_server_status
+from omc_data.api_db import local_server_up as local_server_up
 from omc_data.errors import UsageError
 from omc_data.progress import NULL_PROGRESS, Progress
 from omc_data.snapshots.store import Listing, Snapshot, Store, validate_tag
@@ -34,6 +41,7 @@ if TYPE_CHECKING:  # the heavy parts are imported by the functions that need the
     from omc_data.builder.schedule import Filed
     from omc_data.loaders.capture import CaptureResult
     from omc_data.loaders.postgres import LoadResult
+    from omc_data.loaders.records import DatabaseStatus
     from omc_data.snapshots.diff import SnapshotDiff
     from omc_data.snapshots.manifest import Manifest
     from omc_data.snapshots.validate import Report
@@ -386,7 +394,7 @@ def needs_backup(db: str, store: StoreLike = DEFAULT_STORE, *, origin: str = "ar
 
 def database_status(
     db: str, *, origin: str = "argument", store: StoreLike = DEFAULT_STORE, deep: bool = False
-) -> dict[str, Any]:
+) -> DatabaseStatus:
     """Which snapshot ``db`` holds and whether its dataset tables changed since (``state``).
 
     ``deep`` compares contents: the tables are captured into a scratch store and diffed with the
@@ -416,7 +424,8 @@ def database_status(
     status["state"] = "changed" if changed else "unchanged"
     status["changed_tables"] = list(changed)
     status["changed_rows"] = {
-        name: {k: doc.get(k, 0) for k in ("added", "removed", "changed")} for name, doc in changed.items()
+        name: {"added": d.get("added", 0), "removed": d.get("removed", 0), "changed": d.get("changed", 0)}
+        for name, d in changed.items()
     }
     return status
 

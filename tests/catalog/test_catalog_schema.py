@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 
 from omc_data import catalog
 from omc_data.catalog import PgType, numeric, parse_type, varchar
+from omc_data.errors import UsageError
 from omc_data.loaders.ddl import schema_ddl
 from omc_data.snapshots.arrowschema import arrow_schema, arrow_type
 
@@ -510,7 +511,7 @@ def test_load_order_reports_a_cycle() -> None:
         catalog.USER, foreign_keys=(catalog.ForeignKey(("id",), "agent_sessions", ("id",), "cyc"),)
     )
     tables = [a if t.name == "user" else t for t in catalog.TABLES]
-    with pytest.raises(ValueError, match="cycle"):
+    with pytest.raises(UsageError, match="cycle"):
         catalog.load_order(tables=tables)
 
 

@@ -271,7 +271,7 @@ def test_rows_referenced_by_an_app_table_stop_the_load(store: Path, pg_db: str) 
     before = db_state(pg_db)
     with pytest.raises(DatabaseError) as err:
         omc_data.load_snapshot("b", db=pg_db, store=store)
-    assert "1 in backtest_runs" in str(err.value) and "--cascade" in str(err.value)
+    assert "1 in backtest_runs" in str(err.value) and "cascade=True" in str(err.value)
     assert err.value.details == [
         "1 rows of backtest_runs referencing user (backtest_runs_user_id_fkey) would block the load"
         " (ON DELETE NO ACTION)"

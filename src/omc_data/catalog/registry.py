@@ -15,6 +15,7 @@ from omc_data.catalog.agents import AGENT_ARTIFACTS, AGENT_SESSION_MESSAGES, AGE
 from omc_data.catalog.market import NEWS_SENTIMENT, PRICE_DATA_5MIN, PROTOCOL_FUNDAMENTALS
 from omc_data.catalog.model import Table
 from omc_data.catalog.trading import ALGORITHMS, DEPLOYED_ALGORITHMS, ORDERS, POSITIONS
+from omc_data.errors import UsageError
 
 TABLES: tuple[Table, ...] = (
     USER,
@@ -60,7 +61,9 @@ def load_order(names: Iterable[str] | None = None, tables: Iterable[Table] | Non
     while pending:
         ready = next((n for n in pending if all(p in done or p not in wanted for p in pool[n].parents)), None)
         if ready is None:
-            raise ValueError(f"foreign-key cycle among {pending}")
+            raise UsageError(
+                f"foreign-key cycle among {pending}", hint="a parent must not depend on its own children"
+            )
         done.append(ready)
         pending.remove(ready)
     return done

@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from omc_data import config
-from omc_data.cli.load_cmd import DbOpt, EnvFileOpt, resolve_target
+from omc_data.cli.options import DbOpt, EnvFileOpt, resolve_target
 from omc_data.cli.output import CliProgress, Settings, emit_json, stdout
 from omc_data.errors import OmcDataError, UsageError
 

@@ -127,7 +127,7 @@ def chosen_tables(tables: Sequence[str] | None) -> list[str]:
             f"no dataset table {unknown[0]!r}", hint=f"tables: {', '.join(catalog.table_names())}"
         )
     if not tables:
-        raise UsageError("no table to capture", hint="leave --tables out to capture every dataset table")
+        raise UsageError("no table to capture", hint="leave tables=[...] out to capture every dataset table")
     return catalog.load_order(tables)
 
 
@@ -188,7 +188,7 @@ def capture_from(
         others = f" (and {', '.join(missing[1:])})" if len(missing) > 1 else ""
         raise SchemaMismatchError(
             f"{target.masked} has no table {missing[0]!r}{others} in schema {facts['schema']!r}",
-            hint="migrate the database, or leave the table out with --tables",
+            hint="migrate the database, or leave the table out with tables=[...]",
             table=missing[0],
         )
     plans = [_Plan.make(catalog.table(name), columns[name], target) for name in wanted]
@@ -339,7 +339,7 @@ class _Plan:
             raise SchemaMismatchError(
                 f"table {table.name!r} of {target.masked} has no column {required[0]!r}, "
                 "which the catalog requires (NOT NULL)",
-                hint=f"migrate the database, or leave {table.name} out with --tables",
+                hint=f"migrate the database, or leave {table.name} out with tables=[...]",
                 table=table.name,
             )
         return _Plan(
@@ -420,7 +420,7 @@ def _copy_table(
     except CopyFailed as exc:
         raise DatabaseError(
             f"reading {name} from {target.masked} failed: {scrub(str(exc), target.dsn)}",
-            hint="nothing was published; check the server log, or capture the other tables with --tables",
+            hint="nothing was published; check the server log, or capture the other tables with tables=[...]",
             table=name,
         ) from exc
     finally:

@@ -28,6 +28,7 @@ from omc_data.errors import (
     ManifestError,
     SnapshotError,
     SnapshotNotFoundError,
+    UsageError,
 )
 from omc_data.snapshots.checksum import parse_sidecar, sha256_bytes, sha256_file
 from omc_data.snapshots.manifest import MANIFEST_NAME, SIDECAR_NAME, Manifest, parse_manifest
@@ -193,7 +194,7 @@ class Store:
         pruned, and neither is a snapshot whose manifest cannot be read (its age is unknown).
         """
         if keep < 0:
-            raise ValueError("keep must be 0 or more")
+            raise UsageError(f"keep must be 0 or more, not {keep}")
         backups, unreadable = [], []
         for entry in self.snapshots():  # oldest first
             if not BACKUP_TAG.fullmatch(entry.tag):
