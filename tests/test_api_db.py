@@ -7,6 +7,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -15,7 +16,7 @@ import omc_data
 from omc_data.api import LocalServer, LocalServerStopped
 from omc_data.errors import ReferencingRowsError, UsageError
 
-SMALL = {"as_of": "2026-11-01T00:00:00Z", "days": 1, "bcrypt_rounds": 4}
+SMALL: dict[str, Any] = {"as_of": "2026-11-01T00:00:00Z", "days": 1, "bcrypt_rounds": 4}
 
 
 def counts(db: str) -> dict[str, int]:
@@ -50,7 +51,8 @@ def test_clear_dataset_tables_counts_refuses_and_empties(tmp_path: Path, pg_db: 
     assert not done.dry_run and done.cascaded == {"audit": 1}
     after = counts(pg_db)
     assert all(after[name] == 0 for name in done.tables) and after["audit"] == 0
-    assert omc_data.database_status(pg_db)["last_load"]["kind"] == "clear"
+    last = omc_data.database_status(pg_db)["last_load"]
+    assert last is not None and last["kind"] == "clear"
 
 
 def test_local_server_status_without_a_server_changes_nothing(tmp_path: Path) -> None:
