@@ -29,7 +29,6 @@ def counts(db: str) -> dict[str, int]:
     return out
 
 
-@pytest.mark.postgres
 def test_clear_dataset_tables_counts_refuses_and_empties(tmp_path: Path, pg_db: str) -> None:
     omc_data.build_snapshot("a", store=tmp_path, seed=1, users=3, coins=2, **SMALL)
     omc_data.load_snapshot("a", db=pg_db, store=tmp_path, create_schema=True)
@@ -75,7 +74,6 @@ def home() -> Iterator[Path]:
     shutil.rmtree(path, ignore_errors=True)
 
 
-@pytest.mark.postgres
 def test_local_server_up_status_reset_down(home: Path) -> None:
     up = omc_data.local_server_up(home)
     assert up.exists and up.running and up.url and up.port and up.postgres_version

@@ -25,8 +25,6 @@ from omc_data.errors import (
 from omc_data.loaders import session
 from snaptools import Run, run_cli
 
-pytestmark = pytest.mark.postgres
-
 SMALL: dict[str, Any] = {"as_of": "2026-11-01T00:00:00Z", "days": 1, "bcrypt_rounds": 4}
 SECRET_LITERAL = "not-a-field-7f3a"  # a literal in the blocking session's SQL
 
