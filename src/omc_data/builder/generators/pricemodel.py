@@ -1,0 +1,346 @@
+"""A stochastic-volatility market model for 5-minute crypto prices, vectorised with numpy.
+
+Returns of coin *i* at tick *t* (5 minutes, absolute tick index = Unix seconds / 300)::
+
+    r[i,t] = sigma[i,t] * (a[i] * m[t] + sqrt(1 - a[i]^2) * e[i,t]) + jumps
+    log sigma[i,t] = log(level[i]) + hm[t] + hi[i,t] - var(hm + hi)      (so E[sigma^2] = level^2)
+
+``m`` is the market factor, drawn per (seed, tick); ``e`` a coin's own shock, drawn per (seed, coin,
+tick); both are unit-variance Student-t(4) draws (normal / sqrt(chi2_4 / 4), the scale capped at 4).
+``hm`` (the market's log-volatility, shared by every coin) and ``hi`` (the coin's own) are each the sum
+of a fast and a slow AR(1) process (half-lives of about an hour and of a few days): the slow part makes
+the autocorrelation of |r| decay over days. Jumps come in two kinds, market-wide (every coin moves by
+its loading) and per coin, a few per year each, of 1.5-4 daily standard deviations. The price is
+anchored at the as_of tick: log p[t] = log p[as_of] - (sum of the returns after t). Stablecoins are
+pinned to their level with a tiny mean-reverting noise.
+
+The spread widens with volatility: spread[i,t] = base[i] * (sigma[i,t] / level[i])^0.8 * lognormal
+noise. ``last`` sits near the mid (offset at most a quarter of a tick's sigma), so the bid-ask bounce
+stays small, as in 5-minute crypto data.
+
+Stability: every random number is a hash of (seed, stream, absolute tick) (SplitMix64's finaliser), not
+the next draw of a sequence, and the AR(1) filters run in blocks aligned to absolute time whose carried
+state is a fixed, truncated sum over the previous blocks. So a coin's returns at a tick depend only on
+(seed, coin, tick): adding a coin, or a day at the start of the history, changes no other price.
+Everything is computed on whole arrays (a Python loop runs over filter blocks and streams, never rows).
+
+Targets (what the tests in ``tests/builder/test_price_model.py`` check over 60+ days of 5-minute ticks)
+and where the figures come from:
+
+- Heavy tails: kurtosis of 5-minute log returns >= 8. Cont (2001, Quantitative Finance 1:223-236)
+  reports intraday kurtosis from about 16 (5-minute S&P futures) to 74 (5-minute USD/DEM); crypto studies
+  report higher still for 5-minute returns (e.g. Zhang, Chan, Chan & Chan 2019, Physica A 531, kurtosis
+  in the tens to hundreds for BTC and ETH intraday returns).
+- Volatility clustering: autocorrelation of |r| >= 0.15 at lag 1, >= 0.08 at 1 hour and > 0.02 at one
+  day, decaying slowly (Cont 2001: positive and decaying as a power law with exponent 0.2-0.4 over days;
+  Zhang et al. 2019 and Takaishi 2018, Physica A 506, find the same for Bitcoin).
+- No linear autocorrelation beyond the bid-ask bounce: lag-1 autocorrelation of r in [-0.15, 0.05],
+  lags 2-12 within +-0.05 (Cont 2001: insignificant beyond ~20 minutes; negative at lag 1 from bounce).
+- Co-movement: BTC-ETH 5-minute return correlation in [0.6, 0.9], other majors with BTC in
+  [0.4, 0.85] (Bouri et al. 2021 and Aslanidis, Bariviera & Martinez-Ibanez 2019 report correlations of
+  0.6-0.9 between BTC and the large altcoins at intraday and daily horizons).
+- Daily volatility 1-8% per coin (annualised 20-150%: Liu & Tsyvinski 2021, RFS 34, give BTC's daily
+  volatility at about 4-5%; majors 3-6%).
+- Spreads that widen with volatility (Dyhrberg, Foley & Svec 2018, Economics Letters 171).
+- A few jump days per year (Scaillet, Treccani & Trevisan 2020, J. Financial Econometrics 18: jumps in
+  Bitcoin are frequent and cluster; a few large ones per year at the daily scale).
+
+The defaults (``DEFAULTS`` and the ranked coin list's annual volatilities) come from those figures;
+``build --calibrate`` replaces a coin's volatility level and spread with values fitted from collected
+Coinspot ticks (:mod:`omc_data.builder.calibrate`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from omc_data.builder.generators.streams import derive
+
+TICKS_PER_DAY = 288
+TICKS_PER_YEAR = 365 * TICKS_PER_DAY
+TICK_SECONDS = 300
+STABLECOINS = frozenset({"usdt", "usdc", "dai", "busd", "tusd", "usdp", "fdusd", "pyusd", "usde"})
+# The coins whose returns load most on the market factor, and how much.
+LOADINGS = {"btc": 0.93, "eth": 0.84}
+MAJOR_LOADING = (0.7, 0.84)  # the rest of the top 10
+OTHER_LOADING = (0.55, 0.78)
+
+
+@dataclass(frozen=True)
+class Params:
+    """The model's parameters (defaults from the published figures in the module docstring)."""
+
+    fast_half_life: float = 12.0  # ticks (1 hour)
+    slow_half_life: float = 576.0  # ticks (2 days)
+    market_fast_sd: float = 0.32  # stationary sd of each log-volatility component
+    market_slow_sd: float = 0.42
+    coin_fast_sd: float = 0.22
+    coin_slow_sd: float = 0.25
+    t_scale_cap: float = 4.0  # cap on the Student-t scale (no absurd single moves)
+    market_jumps_per_year: float = 2.5
+    coin_jumps_per_year: float = 1.5
+    jump_size: tuple[float, float] = (1.0, 2.5)  # in daily standard deviations
+    spread_vol_power: float = 0.8
+    spread_noise_sd: float = 0.2
+    stable_noise: float = 0.0006  # stablecoins: sd of the log price around its level
+    truncation: float = 1e-6  # the AR carry ignores blocks whose weight falls below this
+
+
+DEFAULTS = Params()
+
+
+@dataclass(frozen=True)
+class CoinModel:
+    """One coin's own parameters."""
+
+    key: str
+    level: float  # annualised volatility
+    spread: float  # typical (ask - bid) / mid at typical volatility
+    loading: float  # weight on the market factor, 0..1
+    anchor: float  # price at the as_of tick, AUD
+
+    @property
+    def stable(self) -> bool:
+        return self.key in STABLECOINS
+
+
+# --- counter-based random numbers ---------------------------------------------------------------------
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+
+
+def _hash(seed: int, stream: str, ticks: np.ndarray) -> np.ndarray:
+    """64 random bits per absolute tick for ``stream`` (the same bits whatever else is drawn)."""
+    base = np.uint64(derive(seed, "prices", stream))
+    with np.errstate(over="ignore"):
+        x = ticks.astype(np.uint64) * _GOLDEN + base
+        x ^= x >> np.uint64(30)
+        x *= np.uint64(0xBF58476D1CE4E5B9)
+        x ^= x >> np.uint64(27)
+        x *= np.uint64(0x94D049BB133111EB)
+        x ^= x >> np.uint64(31)
+    return x
+
+
+def _unit(bits: np.ndarray, shift: int, width: int) -> np.ndarray:
+    """Uniforms in (0, 1) from ``width`` bits of ``bits`` starting at ``shift``."""
+    mask = np.uint64((1 << width) - 1)
+    return (((bits >> np.uint64(shift)) & mask).astype(np.float64) + 0.5) * (1.0 / (1 << width))
+
+
+def normals(seed: int, stream: str, ticks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Two independent standard normals per tick (Box-Muller on two 32-bit uniforms of one hash)."""
+    bits = _hash(seed, stream, ticks)
+    radius = np.sqrt(-2.0 * np.log(_unit(bits, 0, 32)))
+    angle = (2.0 * math.pi) * _unit(bits, 32, 32)
+    return radius * np.cos(angle), radius * np.sin(angle)
+
+
+def smooth_normals(seed: int, stream: str, ticks: np.ndarray) -> np.ndarray:
+    """Near-normal draws for shocks a filter smooths (Irwin-Hall: four 16-bit uniforms, centred, scaled)."""
+    bits = _hash(seed, stream, ticks)
+    mask = np.uint64(0xFFFF)
+    total = (bits & mask) + ((bits >> np.uint64(16)) & mask)
+    total += ((bits >> np.uint64(32)) & mask) + (bits >> np.uint64(48))
+    out: np.ndarray = (total.astype(np.float64) + 2.0) * (math.sqrt(3.0) / 65536.0) - 2.0 * math.sqrt(3.0)
+    return out
+
+
+def uniforms(seed: int, stream: str, ticks: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Four independent uniforms in (0, 1) per tick, 16 bits each, from one hash."""
+    bits = _hash(seed, stream, ticks)
+    return tuple(_unit(bits, s, 16) for s in (0, 16, 32, 48))
+
+
+def student_t(z: np.ndarray, ua: np.ndarray, ub: np.ndarray, cap: float) -> np.ndarray:
+    """Unit-variance Student-t(4) from a normal and two uniforms (chi2_4 = -2 log(ua ub))."""
+    chi2 = -2.0 * np.log(ua * ub)
+    scale = np.minimum(np.sqrt(4.0 / chi2), cap)
+    out: np.ndarray = z * scale * (1.0 / math.sqrt(2.0))
+    return out
+
+
+# --- AR(1) filters in blocks aligned to absolute time ---------------------------------------------------
+
+
+def _block_length(phi: float) -> int:
+    """The longest divisor of a day whose in-block rescaling phi^-L stays below 1e4 (precision)."""
+    for length in (288, 144, 96, 72, 48, 36, 32, 24, 16, 12, 8, 6, 4, 3, 2, 1):
+        if length * -math.log(phi) <= math.log(1e4):
+            return length
+    return 1
+
+
+def burn_in(params: Params) -> int:
+    """Ticks of shocks an AR filter reads before the first tick it returns (whole days)."""
+    longest = 0
+    for half_life in (params.fast_half_life, params.slow_half_life):
+        phi = 0.5 ** (1.0 / half_life)
+        length = _block_length(phi)
+        blocks = math.ceil(math.log(params.truncation) / (length * math.log(phi)))
+        longest = max(longest, (blocks + 1) * length)
+    return math.ceil(longest / TICKS_PER_DAY) * TICKS_PER_DAY
+
+
+def ar1(shocks: np.ndarray, half_life: float, sd: float, truncation: float) -> np.ndarray:
+    """x[t] = phi x[t-1] + sqrt(1 - phi^2) sd shocks[t], the state carried over a truncated past.
+
+    ``shocks`` starts at a day boundary (absolute tick) and holds whole days, the first ``burn_in``
+    ticks only feeding the carry: every value depends on the absolute ticks before it, not on where the
+    array starts.
+    """
+    phi = 0.5 ** (1.0 / half_life)
+    length = _block_length(phi)
+    blocks = shocks.reshape(-1, length) * (sd * math.sqrt(1.0 - phi * phi))
+    j = np.arange(length, dtype=np.float64)
+    rise = phi**j
+    local = np.cumsum(blocks * (phi**-j), axis=1) * rise  # in-block, from a zero state
+    ends = local[:, -1]
+    depth = math.ceil(math.log(truncation) / (length * math.log(phi)))
+    carry = np.zeros(len(ends))
+    decay = phi**length
+    for m in range(depth):  # carry[b] = sum over m of decay^m * ends[b - m], in a fixed order
+        carry[m:] += decay**m * ends[: len(ends) - m]
+    out = local.copy()
+    out[1:] += carry[:-1, None] * (rise * phi)[None, :]
+    result: np.ndarray = out.reshape(-1)
+    return result
+
+
+# --- the model ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Market:
+    """The market factor's shock, log-volatility and jumps over a tick range (shared by every coin)."""
+
+    ticks: np.ndarray  # absolute tick indexes, whole days, burn-in first
+    shock: np.ndarray
+    logvol: np.ndarray
+    jump: np.ndarray  # signed jump sizes in daily standard deviations, 0 where none
+
+
+def market(seed: int, ticks: np.ndarray, params: Params = DEFAULTS) -> Market:
+    z = normals(seed, "market.shock", ticks)[0]
+    ua, ub, uj, us = uniforms(seed, "market.uniform", ticks)
+    logvol = ar1(
+        smooth_normals(seed, "market.fast", ticks),
+        params.fast_half_life,
+        params.market_fast_sd,
+        params.truncation,
+    ) + ar1(
+        smooth_normals(seed, "market.slow", ticks),
+        params.slow_half_life,
+        params.market_slow_sd,
+        params.truncation,
+    )
+    jump = _jumps(uj, us, params.market_jumps_per_year, params)
+    return Market(ticks, student_t(z, ua, ub, params.t_scale_cap), logvol, jump)
+
+
+def _jumps(select: np.ndarray, size: np.ndarray, per_year: float, params: Params) -> np.ndarray:
+    p = per_year / TICKS_PER_YEAR
+    hit = select < p
+    lo, hi = params.jump_size
+    # the size reuses the selecting uniform's position inside [0, p): independent of the sign
+    magnitude = lo + (hi - lo) * (select / p)
+    sign = np.where(size < 0.5, -1.0, 1.0)
+    out: np.ndarray = np.where(hit, sign * magnitude, 0.0)
+    return out
+
+
+def coin_ticks(seed: int, coin: CoinModel, mkt: Market, params: Params = DEFAULTS) -> Path:
+    """log mid, spread and last offset of ``coin`` at every tick of ``mkt`` (burn-in included)."""
+    ticks = mkt.ticks
+    stream = f"coin.{coin.key}"
+    e, zspread = normals(seed, stream + ".shock", ticks)
+    fast = smooth_normals(seed, stream + ".fast", ticks)
+    ua, ub, ulast, uj = uniforms(seed, stream + ".uniform", ticks)
+    tick_level = coin.level / math.sqrt(TICKS_PER_YEAR)
+    daily = coin.level / math.sqrt(365.0)
+    noise = params.spread_noise_sd
+    if coin.stable:
+        log_mid = params.stable_noise * ar1(fast, params.fast_half_life, 1.0, params.truncation)
+        log_sigma = np.zeros(len(ticks))
+        returns = None
+    else:
+        slow = smooth_normals(seed, stream + ".slow", ticks)
+        own = ar1(fast, params.fast_half_life, params.coin_fast_sd, params.truncation)
+        own += ar1(slow, params.slow_half_life, params.coin_slow_sd, params.truncation)
+        variance = (
+            params.market_fast_sd**2
+            + params.market_slow_sd**2
+            + params.coin_fast_sd**2
+            + params.coin_slow_sd**2
+        )
+        log_sigma = mkt.logvol + own
+        log_sigma -= variance
+        a = coin.loading
+        shock = student_t(e, ua, ub, params.t_scale_cap)
+        shock *= math.sqrt(1.0 - a * a)
+        shock += a * mkt.shock
+        returns = np.exp(log_sigma)
+        returns *= tick_level
+        returns *= shock
+        returns += (daily * a) * mkt.jump
+        returns += daily * _jumps(uj, ulast, params.coin_jumps_per_year, params)
+        log_mid = None
+    spread = np.exp(params.spread_vol_power * log_sigma + noise * zspread - 0.5 * noise * noise)
+    spread *= coin.spread
+    np.minimum(spread, 0.2, out=spread)
+    # |log(last / mid)| at most half the spread and a quarter of the tick's sigma: a small bounce
+    reach = np.minimum(spread * 0.5, (0.25 * tick_level) * np.exp(log_sigma))
+    return Path(returns=returns, log_mid=log_mid, spread=spread, offset=reach * (2.0 * ulast - 1.0))
+
+
+@dataclass(frozen=True)
+class Path:
+    returns: np.ndarray | None  # log returns per tick (None for a pinned coin)
+    log_mid: np.ndarray | None  # log(mid / anchor) per tick for a pinned coin
+    spread: np.ndarray
+    offset: np.ndarray  # log(last / mid)
+
+
+def mid_prices(path: Path, anchor: float, keep: slice) -> np.ndarray:
+    """Mid prices over ``keep``, the last one at ``anchor`` (a sum from the end: prepending days keeps
+    every later value)."""
+    if path.log_mid is not None:
+        out: np.ndarray = anchor * np.exp(path.log_mid[keep])
+        return out
+    assert path.returns is not None
+    r = path.returns[keep]
+    after = np.zeros(len(r))
+    after[:-1] = np.cumsum(r[:0:-1])[::-1]  # sum of the returns after each tick
+    out = anchor * np.exp(-after)
+    return out
+
+
+def coin_models(
+    seed: int,
+    coins: list[tuple[str, float, float, int]],
+    overrides: Mapping[str, Mapping[str, float]] | None = None,
+) -> dict[str, CoinModel]:
+    """Each coin's parameters from (key, price, annual volatility, rank) and calibrated overrides."""
+    from omc_data.builder.generators.streams import np_rng
+
+    out = {}
+    for key, price, vol, rank in coins:
+        g = np_rng(seed, "price_data_5min", key)
+        level = vol * g.uniform(0.85, 1.15)
+        anchor = price * g.uniform(0.85, 1.15)
+        spread = (level / math.sqrt(TICKS_PER_YEAR)) * g.uniform(0.5, 1.5)
+        if key in LOADINGS:
+            loading = LOADINGS[key] + g.uniform(-0.02, 0.02)
+        elif rank < 10:
+            loading = g.uniform(*MAJOR_LOADING)
+        else:
+            loading = g.uniform(*OTHER_LOADING)
+        fitted = (overrides or {}).get(key, {})
+        level = float(fitted.get("volatility", level))
+        spread = float(fitted.get("spread", spread))
+        out[key] = CoinModel(key, level, spread, 0.0 if key in STABLECOINS else loading, anchor)
+    return out
