@@ -92,6 +92,7 @@ def build_snapshot(
     sources: Sequence[str] | None = None,
     collector: CollectRequest | None = None,
     require_real_data: bool = False,
+    calibrate: bool = False,
     synthetic: bool = True,
     progress: Progress = NULL_PROGRESS,
 ) -> Manifest:
@@ -101,6 +102,8 @@ def build_snapshot(
     the ``sources`` now with ``collector``'s endpoints, token, retry policy and clock) or ``collected``
     (use what ``collect_once`` filed under the store). ``require_real_data`` fails the build when a
     source is degraded or skipped; ``synthetic=False`` builds only the tables real sources filled.
+    ``calibrate`` fits the price model to the Coinspot ticks collected under the store (recorded in
+    the manifest's ``inputs.calibration``; published defaults without them).
     """
     from omc_data.builder.collectors.live import CollectRequest
 
@@ -156,7 +159,7 @@ def build_snapshot(
         else:
             pending = _from_collection(the_store, spec, chosen)
         real = RealInputs(real_data, pending, synthetic=synthetic, require=require_real_data)
-    return _build(the_store, tag, spec, tables, parent, real, progress)
+    return _build(the_store, tag, spec, tables, parent, real, progress, calibrate=calibrate)
 
 
 def _fetch_in_background(request: CollectRequest) -> Callable[[], dict[str, SourceFetch]]:
@@ -211,6 +214,8 @@ def _build(
     parent: str | None,
     real: RealInputs | None,
     progress: Progress,
+    *,
+    calibrate: bool = False,
 ) -> Manifest:
     from omc_data.builder.build import BuildRequest, build
     from omc_data.builder.generators import GENERATORS
@@ -222,7 +227,7 @@ def _build(
     unknown = [t for t in chosen if t not in GENERATORS]
     if unknown:
         raise UsageError(f"no generator for table {unknown[0]!r}", hint=f"tables: {', '.join(GENERATORS)}")
-    request = BuildRequest(tag=tag, spec=spec, tables=chosen, parent=parent, real=real)
+    request = BuildRequest(tag=tag, spec=spec, tables=chosen, parent=parent, real=real, calibrate=calibrate)
     return build(store, request, progress=progress)
 
 

@@ -150,6 +150,13 @@ def build_cmd(
         bool,
         typer.Option("--no-synthetic", help="Build only the collected tables; fail if a source fails."),
     ] = False,
+    calibrate: Annotated[
+        bool,
+        typer.Option(
+            "--calibrate",
+            help="Fit each coin's price volatility and spread to the Coinspot ticks collected in the store.",
+        ),
+    ] = False,
     cryptopanic_token_file: TokenFileOpt = None,
     http_timeout: HttpTimeoutOpt = 10.0,
     source_budget: SourceBudgetOpt = 90.0,
@@ -243,6 +250,7 @@ def build_cmd(
             sources=[x.strip() for x in sources.split(",") if x.strip()],
             collector=collector,
             require_real_data=require_real_data,
+            calibrate=calibrate,
             synthetic=not no_synthetic,
             progress=progress,
         )

@@ -16,7 +16,7 @@ import numpy as np
 TICKS_PER_DAY = 288
 ABS_LAGS = (1, 12, 288)  # 5 minutes, 1 hour, 1 day
 RETURN_LAGS = tuple(range(1, 13))
-JUMP_THRESHOLD = 12.0  # a jump: |r| above this many robust standard deviations of its day
+JUMP_THRESHOLD = 20.0  # a jump: |r| above this many robust standard deviations of its day
 VOL_WINDOW = 12  # ticks of the trailing volatility the spread is compared with
 
 

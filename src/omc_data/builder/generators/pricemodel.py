@@ -244,6 +244,8 @@ def market(seed: int, ticks: np.ndarray, params: Params = DEFAULTS) -> Market:
 
 def _jumps(select: np.ndarray, size: np.ndarray, per_year: float, params: Params) -> np.ndarray:
     p = per_year / TICKS_PER_YEAR
+    if p <= 0:
+        return np.zeros(len(select))
     hit = select < p
     lo, hi = params.jump_size
     # the size reuses the selecting uniform's position inside [0, p): independent of the sign

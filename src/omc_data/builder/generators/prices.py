@@ -3,9 +3,9 @@
 ``--days D`` of 5-minute ticks ending at the ``as_of`` tick, for the first ``--coins C`` coins of the
 ranked list. Fat tails, volatility clustering, a shared market factor, jumps and spreads that widen
 with volatility come from the model; each coin's prices depend only on (seed, coin, tick), so more
-coins or more days change no existing price. Prices are built in integer units of 1e-8 (the column's scale), so bid < ask and
-bid <= last <= ask hold exactly after rounding. Rows come out sorted by (coin_type, timestamp), one
-record batch per coin: memory stays flat whatever the size.
+coins or more days change no existing price. Prices are built in integer units of 1e-8 (the column's
+scale), so bid < ask and bid <= last <= ask hold exactly after rounding. Rows come out sorted by
+(coin_type, timestamp), one record batch per coin: memory stays flat whatever the size.
 
 Real Coinspot ticks (``World.real.prices``) are woven in: a history coin's walk is scaled so that it
 passes through every real tick of that coin (the log of the scale is interpolated between real ticks and
@@ -23,9 +23,9 @@ import numpy as np
 import pyarrow as pa
 
 from omc_data import catalog
+from omc_data.builder.generators import pricemodel
 from omc_data.builder.generators.coins import Coin, top_coins
 from omc_data.builder.generators.spec import TICK, TICKS_PER_DAY, Spec
-from omc_data.builder.generators import pricemodel
 from omc_data.builder.generators.world import Quote, World
 from omc_data.snapshots.arrowschema import arrow_schema
 
