@@ -65,7 +65,7 @@ TICKS_PER_YEAR = 365 * TICKS_PER_DAY
 TICK_SECONDS = 300
 STABLECOINS = frozenset({"usdt", "usdc", "dai", "busd", "tusd", "usdp", "fdusd", "pyusd", "usde"})
 # The coins whose returns load most on the market factor, and how much.
-LOADINGS = {"btc": 0.93, "eth": 0.84}
+LOADINGS = {"btc": 0.94, "eth": 0.88}
 MAJOR_LOADING = (0.7, 0.84)  # the rest of the top 10
 OTHER_LOADING = (0.55, 0.78)
 
@@ -76,9 +76,9 @@ class Params:
 
     fast_half_life: float = 12.0  # ticks (1 hour)
     slow_half_life: float = 576.0  # ticks (2 days)
-    market_fast_sd: float = 0.32  # stationary sd of each log-volatility component
-    market_slow_sd: float = 0.42
-    coin_fast_sd: float = 0.22
+    market_fast_sd: float = 0.28  # stationary sd of each log-volatility component
+    market_slow_sd: float = 0.36
+    coin_fast_sd: float = 0.2
     coin_slow_sd: float = 0.25
     t_scale_cap: float = 4.0  # cap on the Student-t scale (no absurd single moves)
     market_jumps_per_year: float = 2.5
@@ -332,7 +332,7 @@ def coin_models(
     out = {}
     for key, price, vol, rank in coins:
         g = np_rng(seed, "price_data_5min", key)
-        level = vol * g.uniform(0.85, 1.15)
+        level = vol * g.uniform(0.9, 1.1)
         anchor = price * g.uniform(0.85, 1.15)
         spread = (level / math.sqrt(TICKS_PER_YEAR)) * g.uniform(0.5, 1.5)
         if key in LOADINGS:
