@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from typing import Any
 
 import numpy as np
+import pyarrow as pa
 import pytest
 
 from omc_data.builder.generators import pricemodel
@@ -164,3 +166,21 @@ def test_the_ar_filter_matches_the_recursion() -> None:
             slow[t] = phi * slow[t - 1] + math.sqrt(1 - phi * phi) * sd * shocks[t]
         burn = pricemodel.burn_in(pricemodel.DEFAULTS)
         assert np.allclose(fast[burn:], slow[burn:], atol=1e-5), half_life
+
+
+def test_the_facts_read_a_price_table(top10: Series, facts: dict[str, CoinFacts]) -> None:
+    """The report's path: rows of ``price_data_5min`` (shuffled) give the same figures."""
+    keys = sorted(top10)
+    n = len(top10["btc"]["last"])
+    columns: dict[str, list[Any]] = {"coin_type": [], "timestamp": [], "bid": [], "ask": [], "last": []}
+    for key in keys:
+        columns["coin_type"] += [key] * n
+        columns["timestamp"] += list(range(n))
+        for field in ("bid", "ask", "last"):
+            columns[field] += (top10[key][field] / 1e8).tolist()
+    table = pa.table(columns).take(np.random.default_rng(1).permutation(n * len(keys)))
+    again = stylized.stylized_facts(stylized.series_from_table(table))
+    for key in ("btc", "eth", "usdt"):
+        assert again[key].kurtosis == pytest.approx(facts[key].kurtosis, rel=1e-6)
+        assert again[key].corr_btc == (None if key == "btc" else pytest.approx(facts[key].corr_btc, rel=1e-6))
+        assert again[key].to_json()["abs_acf"]["12"] == pytest.approx(facts[key].abs_acf[12], rel=1e-6)

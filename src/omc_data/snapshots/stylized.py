@@ -1,6 +1,7 @@
 """Stylized facts of 5-minute price series: the figures that tell crypto-like prices from random walks.
 
-Pure numpy, so the builder's tests and the snapshot report can both use them. Inputs are a coin's
+Pure numpy (and pyarrow to read a price table), so the builder's tests and the snapshot report can
+both use them. Inputs are a coin's
 ``bid``, ``ask`` and ``last`` at consecutive 5-minute ticks (any numeric arrays, oldest first); the
 figures are the ones :mod:`omc_data.builder.generators.pricemodel` documents its targets for.
 """
@@ -12,6 +13,8 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 TICKS_PER_DAY = 288
 ABS_LAGS = (1, 12, 288)  # 5 minutes, 1 hour, 1 day
@@ -130,4 +133,14 @@ def stylized_facts(series: Mapping[str, Mapping[str, Any]]) -> dict[str, CoinFac
     for key in sorted(series):
         s = series[key]
         out[key] = coin_facts(s["last"], s.get("bid"), s.get("ask"), None if key == "btc" else btc_r)
+    return out
+
+
+def series_from_table(table: pa.Table) -> dict[str, dict[str, np.ndarray]]:
+    """``{coin: {"bid", "ask", "last"}}`` as float arrays from ``price_data_5min`` rows (any order; each
+    coin's rows sorted by timestamp). Only coins whose ticks are consecutive 5-minute steps are usable."""
+    out: dict[str, dict[str, np.ndarray]] = {}
+    for key in sorted(pc.unique(table["coin_type"]).to_pylist()):
+        rows = table.filter(pc.equal(table["coin_type"], key)).sort_by("timestamp")
+        out[key] = {f: rows[f].cast(pa.float64()).to_numpy() for f in ("bid", "ask", "last")}
     return out
