@@ -87,7 +87,7 @@ class Params:
     spread_vol_power: float = 0.8
     spread_noise_sd: float = 0.2
     stable_noise: float = 0.0006  # stablecoins: sd of the log price around its level
-    truncation: float = 1e-6  # the AR carry ignores blocks whose weight falls below this
+    truncation: float = 1e-4  # the AR carry ignores blocks whose weight falls below this
 
 
 DEFAULTS = Params()
@@ -113,11 +113,18 @@ class CoinModel:
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 
 
-def _hash(seed: int, stream: str, ticks: np.ndarray) -> np.ndarray:
-    """64 random bits per absolute tick for ``stream`` (the same bits whatever else is drawn)."""
-    base = np.uint64(derive(seed, "prices", stream))
+def tick_keys(ticks: np.ndarray) -> np.ndarray:
+    """The hash input of each absolute tick (computed once per build, shared by every stream)."""
     with np.errstate(over="ignore"):
-        x = ticks.astype(np.uint64) * _GOLDEN + base
+        out: np.ndarray = ticks.astype(np.uint64) * _GOLDEN
+    return out
+
+
+def _hash(seed: int, stream: str, keys: np.ndarray) -> np.ndarray:
+    """64 random bits per tick key for ``stream`` (SplitMix64's finaliser of key + a stream constant):
+    the same bits for a tick whatever else is drawn."""
+    with np.errstate(over="ignore"):
+        x = keys + np.uint64(derive(seed, "prices", stream))
         x ^= x >> np.uint64(30)
         x *= np.uint64(0xBF58476D1CE4E5B9)
         x ^= x >> np.uint64(27)
@@ -127,40 +134,52 @@ def _hash(seed: int, stream: str, ticks: np.ndarray) -> np.ndarray:
 
 
 def _unit(bits: np.ndarray, shift: int, width: int) -> np.ndarray:
-    """Uniforms in (0, 1) from ``width`` bits of ``bits`` starting at ``shift``."""
-    mask = np.uint64((1 << width) - 1)
-    return (((bits >> np.uint64(shift)) & mask).astype(np.float64) + 0.5) * (1.0 / (1 << width))
-
-
-def normals(seed: int, stream: str, ticks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Two independent standard normals per tick (Box-Muller on two 32-bit uniforms of one hash)."""
-    bits = _hash(seed, stream, ticks)
-    radius = np.sqrt(-2.0 * np.log(_unit(bits, 0, 32)))
-    angle = (2.0 * math.pi) * _unit(bits, 32, 32)
-    return radius * np.cos(angle), radius * np.sin(angle)
-
-
-def smooth_normals(seed: int, stream: str, ticks: np.ndarray) -> np.ndarray:
-    """Near-normal draws for shocks a filter smooths (Irwin-Hall: four 16-bit uniforms, centred, scaled)."""
-    bits = _hash(seed, stream, ticks)
-    mask = np.uint64(0xFFFF)
-    total = (bits & mask) + ((bits >> np.uint64(16)) & mask)
-    total += ((bits >> np.uint64(32)) & mask) + (bits >> np.uint64(48))
-    out: np.ndarray = (total.astype(np.float64) + 2.0) * (math.sqrt(3.0) / 65536.0) - 2.0 * math.sqrt(3.0)
+    """float32 uniforms in (0, 1] from ``width`` bits of ``bits`` starting at ``shift``."""
+    field = (bits >> np.uint64(shift)) if shift else bits
+    if shift + width < 64:
+        field = field & np.uint64((1 << width) - 1)
+    out: np.ndarray = (field.astype(np.float32) + np.float32(0.5)) * np.float32(1.0 / (1 << width))
     return out
 
 
-def uniforms(seed: int, stream: str, ticks: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Four independent uniforms in (0, 1) per tick, 16 bits each, from one hash."""
-    bits = _hash(seed, stream, ticks)
+def normals(seed: int, stream: str, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Two independent standard normals per tick (Box-Muller on two 32-bit uniforms of one hash), in
+    float32: shocks need no more digits, and the transcendental functions run twice as wide."""
+    bits = _hash(seed, stream, keys)
+    radius = np.sqrt(np.float32(-2.0) * np.log(_unit(bits, 0, 32)))
+    angle = np.float32(2.0 * math.pi) * _unit(bits, 32, 32)
+    return radius * np.cos(angle), radius * np.sin(angle)
+
+
+def smooth_normals(seed: int, stream: str, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Two unit-variance draws per tick for shocks a filter smooths (the filter's sum makes them normal):
+    each the centred sum of two 16-bit uniforms of one hash (a triangular distribution), float64."""
+    bits = _hash(seed, stream, keys)
+    mask = np.uint64(0xFFFF)
+    scale = math.sqrt(6.0) / 65536.0  # (u1 + u2 - 1) * sqrt(6), u = (16 bits + 0.5) / 65536
+    shift = (1.0 / 65536.0 - 1.0) * math.sqrt(6.0)
+    first = ((bits & mask) + ((bits >> np.uint64(16)) & mask)).astype(np.float64)
+    second = (((bits >> np.uint64(32)) & mask) + (bits >> np.uint64(48))).astype(np.float64)
+    first *= scale
+    first += shift
+    second *= scale
+    second += shift
+    return first, second
+
+
+def uniforms(seed: int, stream: str, keys: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Four independent float32 uniforms in (0, 1) per tick, 16 bits each, from one hash."""
+    bits = _hash(seed, stream, keys)
     return tuple(_unit(bits, s, 16) for s in (0, 16, 32, 48))
 
 
 def student_t(z: np.ndarray, ua: np.ndarray, ub: np.ndarray, cap: float) -> np.ndarray:
-    """Unit-variance Student-t(4) from a normal and two uniforms (chi2_4 = -2 log(ua ub))."""
-    chi2 = -2.0 * np.log(ua * ub)
-    scale = np.minimum(np.sqrt(4.0 / chi2), cap)
-    out: np.ndarray = z * scale * (1.0 / math.sqrt(2.0))
+    """Unit-variance Student-t(4) from a normal and two uniforms (chi2_4 = -2 log(ua ub)), float64."""
+    chi2 = np.float32(-0.5) * np.log(ua * ub)  # chi2_4 / 4
+    scale = np.minimum(np.float32(1.0) / np.sqrt(chi2), np.float32(cap))
+    scale *= z
+    out: np.ndarray = scale.astype(np.float64)
+    out *= 1.0 / math.sqrt(2.0)
     return out
 
 
@@ -195,19 +214,19 @@ def ar1(shocks: np.ndarray, half_life: float, sd: float, truncation: float) -> n
     """
     phi = 0.5 ** (1.0 / half_life)
     length = _block_length(phi)
-    blocks = shocks.reshape(-1, length) * (sd * math.sqrt(1.0 - phi * phi))
     j = np.arange(length, dtype=np.float64)
     rise = phi**j
-    local = np.cumsum(blocks * (phi**-j), axis=1) * rise  # in-block, from a zero state
-    ends = local[:, -1]
+    local = shocks.reshape(-1, length) * ((sd * math.sqrt(1.0 - phi * phi)) * phi**-j)
+    np.cumsum(local, axis=1, out=local)
+    local *= rise  # in-block, from a zero state
+    ends = local[:, -1].copy()
     depth = math.ceil(math.log(truncation) / (length * math.log(phi)))
     carry = np.zeros(len(ends))
     decay = phi**length
     for m in range(depth):  # carry[b] = sum over m of decay^m * ends[b - m], in a fixed order
         carry[m:] += decay**m * ends[: len(ends) - m]
-    out = local.copy()
-    out[1:] += carry[:-1, None] * (rise * phi)[None, :]
-    result: np.ndarray = out.reshape(-1)
+    local[1:] += carry[:-1, None] * (rise * phi)[None, :]
+    result: np.ndarray = local.reshape(-1)
     return result
 
 
@@ -219,58 +238,58 @@ class Market:
     """The market factor's shock, log-volatility and jumps over a tick range (shared by every coin)."""
 
     ticks: np.ndarray  # absolute tick indexes, whole days, burn-in first
+    keys: np.ndarray  # their hash inputs
     shock: np.ndarray
     logvol: np.ndarray
     jump: np.ndarray  # signed jump sizes in daily standard deviations, 0 where none
 
 
 def market(seed: int, ticks: np.ndarray, params: Params = DEFAULTS) -> Market:
-    z = normals(seed, "market.shock", ticks)[0]
-    ua, ub, uj, us = uniforms(seed, "market.uniform", ticks)
-    logvol = ar1(
-        smooth_normals(seed, "market.fast", ticks),
-        params.fast_half_life,
-        params.market_fast_sd,
-        params.truncation,
-    ) + ar1(
-        smooth_normals(seed, "market.slow", ticks),
-        params.slow_half_life,
-        params.market_slow_sd,
-        params.truncation,
-    )
+    keys = tick_keys(ticks)
+    z = normals(seed, "market.shock", keys)[0]
+    ua, ub, uj, us = uniforms(seed, "market.uniform", keys)
+    fast, slow = smooth_normals(seed, "market.volatility", keys)
+    logvol = ar1(fast, params.fast_half_life, params.market_fast_sd, params.truncation)
+    logvol += ar1(slow, params.slow_half_life, params.market_slow_sd, params.truncation)
     jump = _jumps(uj, us, params.market_jumps_per_year, params)
-    return Market(ticks, student_t(z, ua, ub, params.t_scale_cap), logvol, jump)
+    return Market(ticks, keys, student_t(z, ua, ub, params.t_scale_cap), logvol, jump)
 
 
 def _jumps(select: np.ndarray, size: np.ndarray, per_year: float, params: Params) -> np.ndarray:
+    """Signed jump sizes in daily standard deviations (0 where none): a tick jumps when ``select`` falls
+    below the per-tick probability, and its position there sets the magnitude; ``size`` the sign."""
+    out = np.zeros(len(select))
     p = per_year / TICKS_PER_YEAR
     if p <= 0:
-        return np.zeros(len(select))
-    hit = select < p
+        return out
+    hit = np.flatnonzero(select < p)
     lo, hi = params.jump_size
-    # the size reuses the selecting uniform's position inside [0, p): independent of the sign
-    magnitude = lo + (hi - lo) * (select / p)
-    sign = np.where(size < 0.5, -1.0, 1.0)
-    out: np.ndarray = np.where(hit, sign * magnitude, 0.0)
+    magnitude = lo + (hi - lo) * (select[hit].astype(np.float64) / p)
+    out[hit] = np.where(size[hit] < 0.5, -magnitude, magnitude)
     return out
 
 
-def coin_ticks(seed: int, coin: CoinModel, mkt: Market, params: Params = DEFAULTS) -> Path:
-    """log mid, spread and last offset of ``coin`` at every tick of ``mkt`` (burn-in included)."""
-    ticks = mkt.ticks
+def coin_ticks(
+    seed: int, coin: CoinModel, mkt: Market, params: Params = DEFAULTS, keep: slice = slice(None)
+) -> Path:
+    """log returns (or pinned log mids), spreads and last offsets of ``coin`` over ``mkt``'s ticks
+    ``keep`` (the ticks before them only feed the volatility filters)."""
+    keys = mkt.keys[keep]
+    n = len(keys)
     stream = f"coin.{coin.key}"
-    e, zspread = normals(seed, stream + ".shock", ticks)
-    fast = smooth_normals(seed, stream + ".fast", ticks)
-    ua, ub, ulast, uj = uniforms(seed, stream + ".uniform", ticks)
+    e, zspread = normals(seed, stream + ".shock", keys)
+    ua, ub, ulast, uj = uniforms(seed, stream + ".uniform", keys)
+    fast, slow = smooth_normals(seed, stream + ".volatility", mkt.keys)
     tick_level = coin.level / math.sqrt(TICKS_PER_YEAR)
     daily = coin.level / math.sqrt(365.0)
     noise = params.spread_noise_sd
+    returns: np.ndarray | None = None
+    log_mid: np.ndarray | None = None
     if coin.stable:
-        log_mid = params.stable_noise * ar1(fast, params.fast_half_life, 1.0, params.truncation)
-        log_sigma = np.zeros(len(ticks))
-        returns = None
+        log_mid = params.stable_noise * ar1(fast, params.fast_half_life, 1.0, params.truncation)[keep]
+        log_sigma = np.zeros(n)
+        sigma = np.full(n, tick_level)
     else:
-        slow = smooth_normals(seed, stream + ".slow", ticks)
         own = ar1(fast, params.fast_half_life, params.coin_fast_sd, params.truncation)
         own += ar1(slow, params.slow_half_life, params.coin_slow_sd, params.truncation)
         variance = (
@@ -279,24 +298,27 @@ def coin_ticks(seed: int, coin: CoinModel, mkt: Market, params: Params = DEFAULT
             + params.coin_fast_sd**2
             + params.coin_slow_sd**2
         )
-        log_sigma = mkt.logvol + own
+        log_sigma = own[keep]
+        log_sigma += mkt.logvol[keep]
         log_sigma -= variance
+        sigma = np.exp(log_sigma)
+        sigma *= tick_level
         a = coin.loading
         shock = student_t(e, ua, ub, params.t_scale_cap)
         shock *= math.sqrt(1.0 - a * a)
-        shock += a * mkt.shock
-        returns = np.exp(log_sigma)
-        returns *= tick_level
-        returns *= shock
-        returns += (daily * a) * mkt.jump
+        shock += a * mkt.shock[keep]
+        returns = sigma * shock
+        returns += (daily * a) * mkt.jump[keep]
         returns += daily * _jumps(uj, ulast, params.coin_jumps_per_year, params)
-        log_mid = None
-    spread = np.exp(params.spread_vol_power * log_sigma + noise * zspread - 0.5 * noise * noise)
+    spread = params.spread_vol_power * log_sigma
+    spread += noise * zspread
+    spread = np.exp(spread - 0.5 * noise * noise)
     spread *= coin.spread
     np.minimum(spread, 0.2, out=spread)
     # |log(last / mid)| at most half the spread and a quarter of the tick's sigma: a small bounce
-    reach = np.minimum(spread * 0.5, (0.25 * tick_level) * np.exp(log_sigma))
-    return Path(returns=returns, log_mid=log_mid, spread=spread, offset=reach * (2.0 * ulast - 1.0))
+    reach = np.minimum(spread * 0.5, 0.25 * sigma)
+    reach *= 2.0 * ulast - 1.0
+    return Path(returns=returns, log_mid=log_mid, spread=spread, offset=reach)
 
 
 @dataclass(frozen=True)
@@ -307,14 +329,14 @@ class Path:
     offset: np.ndarray  # log(last / mid)
 
 
-def mid_prices(path: Path, anchor: float, keep: slice) -> np.ndarray:
-    """Mid prices over ``keep``, the last one at ``anchor`` (a sum from the end: prepending days keeps
-    every later value)."""
+def mid_prices(path: Path, anchor: float) -> np.ndarray:
+    """Mid prices, the last one at ``anchor`` (a sum from the end: prepending days keeps every later
+    value)."""
     if path.log_mid is not None:
-        out: np.ndarray = anchor * np.exp(path.log_mid[keep])
+        out: np.ndarray = anchor * np.exp(path.log_mid)
         return out
     assert path.returns is not None
-    r = path.returns[keep]
+    r = path.returns
     after = np.zeros(len(r))
     after[:-1] = np.cumsum(r[:0:-1])[::-1]  # sum of the returns after each tick
     out = anchor * np.exp(-after)

@@ -82,9 +82,8 @@ class Model:
         if self._market is None:
             self._market = pricemodel.market(self.spec.seed, self._ticks)
         coin = self.coins[key]
-        path = pricemodel.coin_ticks(self.spec.seed, coin, self._market)
-        mid = pricemodel.mid_prices(path, coin.anchor, self.keep)
-        return _units(mid, path.spread[self.keep], path.offset[self.keep])
+        path = pricemodel.coin_ticks(self.spec.seed, coin, self._market, keep=self.keep)
+        return _units(pricemodel.mid_prices(path, coin.anchor), path.spread, path.offset)
 
 
 def _decimal(units: np.ndarray) -> pa.Array:
