@@ -8,42 +8,44 @@ Returns of coin *i* at tick *t* (5 minutes, absolute tick index = Unix seconds /
 ``m`` is the market factor, drawn per (seed, tick); ``e`` a coin's own shock, drawn per (seed, coin,
 tick); both are unit-variance Student-t(4) draws (normal / sqrt(chi2_4 / 4), the scale capped at 4).
 ``hm`` (the market's log-volatility, shared by every coin) and ``hi`` (the coin's own) are each the sum
-of a fast and a slow AR(1) process (half-lives of about an hour and of a few days): the slow part makes
-the autocorrelation of |r| decay over days. Jumps come in two kinds, market-wide (every coin moves by
-its loading) and per coin, a few per year each, of 1.5-4 daily standard deviations. The price is
-anchored at the as_of tick: log p[t] = log p[as_of] - (sum of the returns after t). Stablecoins are
-pinned to their level with a tiny mean-reverting noise.
+of a fast and a slow AR(1) process (half-lives of one hour and two days): the slow part makes the
+autocorrelation of |r| decay over days. Jumps come in two kinds, market-wide (every coin moves by its
+loading) and per coin, 2.5 and 1.5 a year, of 1-2.5 daily standard deviations. The price is anchored
+at the as_of tick: log p[t] = log p[as_of] - (sum of the returns after t). Stablecoins are pinned to
+their level with a tiny mean-reverting noise.
 
 The spread widens with volatility: spread[i,t] = base[i] * (sigma[i,t] / level[i])^0.8 * lognormal
 noise. ``last`` sits near the mid (offset at most a quarter of a tick's sigma), so the bid-ask bounce
 stays small, as in 5-minute crypto data.
 
 Stability: every random number is a hash of (seed, stream, absolute tick) (SplitMix64's finaliser), not
-the next draw of a sequence, and the AR(1) filters run in blocks aligned to absolute time whose carried
-state is a fixed, truncated sum over the previous blocks. So a coin's returns at a tick depend only on
-(seed, coin, tick): adding a coin, or a day at the start of the history, changes no other price.
-Everything is computed on whole arrays (a Python loop runs over filter blocks and streams, never rows).
+the next draw of a sequence, and the AR(1) filters run in blocks aligned to UTC days whose carried state
+is a fixed, truncated sum over the previous blocks (weights below 1e-4 dropped; the filters read
+``burn_in`` ticks before the first tick returned). So a coin's prices at a tick depend only on (seed,
+coin, tick, as_of): adding a coin, or a day at the start of the history, changes no other price.
+Everything is computed on whole arrays (a Python loop runs over filter lags and coins, never rows).
 
-Targets (what the tests in ``tests/builder/test_price_model.py`` check over 60+ days of 5-minute ticks)
-and where the figures come from:
+Targets (the acceptance thresholds of issue 21, checked by ``tests/builder/test_price_model.py`` over
+90 days of 5-minute ticks) and the published figures behind them:
 
-- Heavy tails: kurtosis of 5-minute log returns >= 8. Cont (2001, Quantitative Finance 1:223-236)
-  reports intraday kurtosis from about 16 (5-minute S&P futures) to 74 (5-minute USD/DEM); crypto studies
-  report higher still for 5-minute returns (e.g. Zhang, Chan, Chan & Chan 2019, Physica A 531, kurtosis
-  in the tens to hundreds for BTC and ETH intraday returns).
-- Volatility clustering: autocorrelation of |r| >= 0.15 at lag 1, >= 0.08 at 1 hour and > 0.02 at one
-  day, decaying slowly (Cont 2001: positive and decaying as a power law with exponent 0.2-0.4 over days;
-  Zhang et al. 2019 and Takaishi 2018, Physica A 506, find the same for Bitcoin).
+- Heavy tails: kurtosis of 5-minute log returns >= 8. Cont (2001), "Empirical properties of asset
+  returns: stylized facts and statistical issues", Quantitative Finance 1:223-236, Table 1: 5-minute
+  kurtosis of about 16 (S&P 500 futures) and 74 (USD/DEM); crypto returns are heavier-tailed still at
+  high frequency (Zhang, Chan, Chan & Chan 2018, Applied Economics 50; Takaishi 2018, Physica A 506).
+- Volatility clustering: autocorrelation of |r| >= 0.15 at lag 1, >= 0.08 at one hour and > 0.02 at
+  one day, decaying slowly (Cont 2001: positive over days, decaying roughly as a power law; the same
+  long memory is reported for Bitcoin by Takaishi 2018 and Zhang et al. 2018).
 - No linear autocorrelation beyond the bid-ask bounce: lag-1 autocorrelation of r in [-0.15, 0.05],
-  lags 2-12 within +-0.05 (Cont 2001: insignificant beyond ~20 minutes; negative at lag 1 from bounce).
-- Co-movement: BTC-ETH 5-minute return correlation in [0.6, 0.9], other majors with BTC in
-  [0.4, 0.85] (Bouri et al. 2021 and Aslanidis, Bariviera & Martinez-Ibanez 2019 report correlations of
-  0.6-0.9 between BTC and the large altcoins at intraday and daily horizons).
-- Daily volatility 1-8% per coin (annualised 20-150%: Liu & Tsyvinski 2021, RFS 34, give BTC's daily
-  volatility at about 4-5%; majors 3-6%).
-- Spreads that widen with volatility (Dyhrberg, Foley & Svec 2018, Economics Letters 171).
-- A few jump days per year (Scaillet, Treccani & Trevisan 2020, J. Financial Econometrics 18: jumps in
-  Bitcoin are frequent and cluster; a few large ones per year at the daily scale).
+  lags 2-12 within +-0.05 (Cont 2001: insignificant beyond about 20 minutes in liquid markets).
+- Co-movement: BTC-ETH 5-minute return correlation in [0.6, 0.9], other top-10 coins with BTC in
+  [0.4, 0.85] (strong, time-varying positive correlation among the large cryptocurrencies: Aslanidis,
+  Bariviera & Martinez-Ibanez 2019, Finance Research Letters 31).
+- Daily volatility 1-8% per coin (Liu & Tsyvinski 2021, "Risks and returns of cryptocurrency", Review of
+  Financial Studies 34: a daily standard deviation of Bitcoin's return of about 5%).
+- Spreads that widen with volatility (Dyhrberg, Foley & Svec 2018, Economics Letters 171, on Bitcoin
+  liquidity and transaction costs).
+- A few jump days per year (Scaillet, Treccani & Trevisan 2020, Journal of Financial Econometrics 18:
+  jumps in Bitcoin prices are frequent at high frequency and cluster; the large ones are a few a year).
 
 The defaults (``DEFAULTS`` and the ranked coin list's annual volatilities) come from those figures;
 ``build --calibrate`` replaces a coin's volatility level and spread with values fitted from collected
@@ -58,7 +60,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from omc_data.builder.generators.streams import derive
+from omc_data.builder.generators.streams import derive, np_rng
 
 TICKS_PER_DAY = 288
 TICKS_PER_YEAR = 365 * TICKS_PER_DAY
@@ -349,8 +351,6 @@ def coin_models(
     overrides: Mapping[str, Mapping[str, float]] | None = None,
 ) -> dict[str, CoinModel]:
     """Each coin's parameters from (key, price, annual volatility, rank) and calibrated overrides."""
-    from omc_data.builder.generators.streams import np_rng
-
     out = {}
     for key, price, vol, rank in coins:
         g = np_rng(seed, "price_data_5min", key)
