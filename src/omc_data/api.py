@@ -101,6 +101,7 @@ def build_snapshot(
     sources: Sequence[str] | None = None,
     collector: CollectRequest | None = None,
     require_real_data: bool = False,
+    calibrate: bool = False,
     synthetic: bool = True,
     progress: Progress = NULL_PROGRESS,
     inputs: BuildInputs | None = None,
@@ -114,6 +115,8 @@ def build_snapshot(
     the ``sources`` now with ``collector``'s endpoints, token, retry policy and clock) or ``collected``
     (use what ``collect_once`` filed under the store). ``require_real_data`` fails the build when a
     source is degraded or skipped; ``synthetic=False`` builds only the tables real sources filled.
+    ``calibrate`` fits the price model to the Coinspot ticks collected under the store (recorded in
+    the manifest's ``inputs.calibration``; published defaults without them).
     """
     from omc_data.builder.inputs import BuildInputs
 
@@ -138,6 +141,7 @@ def build_snapshot(
         real_data=real_data,
         sources=sources,
         require_real_data=require_real_data,
+        calibrate=calibrate,
         synthetic=synthetic,
     )
     if inputs is not None and given != BuildInputs():
@@ -199,7 +203,17 @@ def _build_snapshot(
 
             pending = collected.fetches(the_store.root, spec, chosen)
         real = RealInputs(real_data, pending, synthetic=inputs.synthetic, require=inputs.require_real_data)
-    return _build(the_store, tag, spec, inputs.tables, inputs.parent, real, progress, checked=True)
+    return _build(
+        the_store,
+        tag,
+        spec,
+        inputs.tables,
+        inputs.parent,
+        real,
+        progress,
+        checked=True,
+        calibrate=inputs.calibrate,
+    )
 
 
 def _fetch_in_background(request: CollectRequest) -> Callable[[], dict[str, SourceFetch]]:
@@ -268,6 +282,7 @@ def _build(
     progress: Progress,
     *,
     checked: bool = False,
+    calibrate: bool = False,
 ) -> Manifest:
     from omc_data.builder.build import BuildRequest, build
     from omc_data.builder.generators import GENERATORS
@@ -278,7 +293,7 @@ def _build(
     unknown = [t for t in chosen if t not in GENERATORS]
     if unknown:
         raise UsageError(f"no generator for table {unknown[0]!r}", hint=f"tables: {', '.join(GENERATORS)}")
-    request = BuildRequest(tag=tag, spec=spec, tables=chosen, parent=parent, real=real)
+    request = BuildRequest(tag=tag, spec=spec, tables=chosen, parent=parent, real=real, calibrate=calibrate)
     return build(store, request, progress=progress)
 
 

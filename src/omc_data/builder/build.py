@@ -8,6 +8,7 @@ life, so their rule breaks are warnings, and their timestamps are checked agains
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from typing import Any
 
 from omc_data import catalog
 from omc_data.builder import sources as registry
+from omc_data.builder.calibrate import calibrate
 from omc_data.builder.generators import GENERATORS
 from omc_data.builder.generators.spec import Spec
 from omc_data.builder.generators.world import RealData, World
@@ -41,6 +43,7 @@ class BuildRequest:
     tables: tuple[str, ...] = tuple(GENERATORS)
     parent: str | None = None
     real: RealInputs | None = None  # None: every source synthetic (--no-real-data)
+    calibrate: bool = False  # fit the price model to the store's collected Coinspot ticks
 
 
 def build(store: Store, request: BuildRequest, *, progress: Progress = NULL_PROGRESS) -> Manifest:
@@ -62,8 +65,14 @@ def build(store: Store, request: BuildRequest, *, progress: Progress = NULL_PROG
             done.append(assemble(spec, real) if real is not None else Assembled(RealData()))
         return done[0]
 
+    calibration = calibrate(store.root, spec) if request.calibrate else None
+
+    def real_data() -> RealData:
+        data = assembled().real
+        return data if calibration is None else dataclasses.replace(data, calibration=calibration.coins)
+
     # Tables that never read real data (users, agents...) are generated while the sources are fetched.
-    world = World(spec, lambda: assembled().real)
+    world = World(spec, real_data)
     with SnapshotWriter(store, request.tag, progress=progress) as writer:
         for name in catalog.load_order(tables):
             log.info("generating %s", name)
@@ -92,6 +101,8 @@ def build(store: Store, request: BuildRequest, *, progress: Progress = NULL_PROG
         inputs["as_of"] = format_timestamp(spec.as_of_tick)
         inputs["tables"] = list(tables)
         inputs["real_data"] = real.manifest_inputs() if real is not None else False
+        if calibration is not None:
+            inputs["calibration"] = dict(calibration.record)
         return writer.publish(
             inputs=inputs,
             libraries=library_versions(SHAPING_LIBRARIES),

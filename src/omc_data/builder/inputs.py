@@ -54,6 +54,7 @@ class BuildInputs:
     real_data: str = "off"  # off | live | collected
     sources: Sequence[str] | None = None  # None: the registry's default sources
     require_real_data: bool = False
+    calibrate: bool = False  # fit the price model to the Coinspot ticks collected in the store
     synthetic: bool = True
 
     def spec_fields(self) -> dict[str, Any]:

@@ -129,6 +129,13 @@ def build_cmd(
         bool,
         typer.Option("--no-synthetic", help="Build only the collected tables; fail if a source fails."),
     ] = False,
+    calibrate: Annotated[
+        bool,
+        typer.Option(
+            "--calibrate",
+            help="Fit each coin's price volatility and spread to the Coinspot ticks collected in the store.",
+        ),
+    ] = False,
     cryptopanic_token_file: TokenFileOpt = None,
     http_timeout: HttpTimeoutOpt = HTTP_TIMEOUT,
     source_budget: SourceBudgetOpt = SOURCE_BUDGET,
@@ -218,6 +225,7 @@ def build_cmd(
         real_data=real_data,
         sources=source_list(sources),
         require_real_data=require_real_data,
+        calibrate=calibrate,
         synthetic=not no_synthetic,
     )
     with progress.session():
