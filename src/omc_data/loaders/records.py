@@ -123,7 +123,7 @@ def database_status(target: Target) -> dict[str, Any]:
                 last = {
                     "tag": row[0],
                     "kind": row[5],
-                    "loaded_at": row[1].astimezone(dt.UTC).isoformat().replace("+00:00", "Z"),
+                    "loaded_at": row[1].astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z"),
                     "loaded_by": row[2],
                     "tables": row[3],
                     "fingerprint": row[4],

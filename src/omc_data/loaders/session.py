@@ -126,7 +126,7 @@ def _describe_sessions(target: Target, query: str, params: list[Any]) -> str:
     parts = []
     for row in rows[:5]:
         pid, app, user, since = row[:4]
-        text = f"pid {pid} ({app}, user {user}, since {since.astimezone(dt.UTC):%H:%M:%SZ}"
+        text = f"pid {pid} ({app}, user {user}, since {since.astimezone(dt.timezone.utc):%H:%M:%SZ}"
         if len(row) > 4:
             text += f", {row[4]}: {' '.join(str(row[5]).split())}"
         parts.append(text + ")")

@@ -41,7 +41,7 @@ DEFAULT_SEED = defaults.SEED
 EXAMPLE_DOMAINS = ("example.com", "example.org", "example.net")  # reserved by RFC 2606
 TICK = dt.timedelta(minutes=5)
 # A fixed instant, so price ticks and timestamps are the same on every run; pass ``end=``/``now=``.
-DEFAULT_NOW = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
+DEFAULT_NOW = dt.datetime(2026, 11, 1, tzinfo=dt.timezone.utc)
 COIN_PRICES = {"btc": 100_000, "eth": 5_000, "sol": 250, "xrp": 3, "ada": 1, "doge": 0.3}
 ALGORITHM_TYPES = ("ml_model", "rule_based", "reinforcement_learning")
 ORDER_STATUSES = ("pending", "submitted", "filled", "partial", "cancelled", "failed")
