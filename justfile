@@ -4,6 +4,8 @@ set shell := ["bash", "-euo", "pipefail", "-c"]
 
 # uv's own Python downloads are out of reach here: use the interpreters present (3.10 to 3.13)
 export UV_PYTHON_DOWNLOADS := env("UV_PYTHON_DOWNLOADS", "never")
+# trust the certificates the system trusts (a proxy's own CA, as pip on Debian does), not only uv's bundle
+export UV_SYSTEM_CERTS := env("UV_SYSTEM_CERTS", "true")
 
 # Install Python dependencies from the lock file (and PostgreSQL from Debian when missing)
 setup:
