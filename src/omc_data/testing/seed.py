@@ -192,7 +192,8 @@ async def seed_all_async(
 
     Returns the rows created, by table (``user``, ``price_data_5min``, ``algorithms``, ``orders``,
     ``positions``, ``agent_sessions``). ``options`` are :func:`seed_all`'s keywords (``coins``,
-    ``price_ticks``, ``orders_per_user``, ``seed``, ``now``, ``commit``, ...). The Session is
+    ``price_ticks``, ``orders_per_user``, ``seed``, ``as_of``, ``commit``, ...). Run it
+    again on the same database to add more: new users, and only the price ticks not there yet. The Session is
     synchronous, so the work runs on the event loop's thread, in one go.
 
     ``collect_real_data=True`` fetches Coinspot's latest prices once (``collector``: a
