@@ -136,7 +136,7 @@ def run_benchmark(
         raise BenchmarkError(f"benchmark {bench.name!r}: repeat must be >= 1, got {rounds}")
     warmup = 0 if ctx.quick else bench.warmup
     started = time.perf_counter()
-    timestamp = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    timestamp = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     machine = _machine()
     data_dir = ctx.data_dir(bench.name)
     logs = ctx.workdir / f".logs-{bench.name}"

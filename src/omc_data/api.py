@@ -60,7 +60,7 @@ def parse_as_of(value: dt.datetime | str | None, *, now: dt.datetime | None = No
     from omc_data.builder.generators.spec import floor_tick
 
     if value is None:
-        return floor_tick(now or dt.datetime.now(dt.UTC))
+        return floor_tick(now or dt.datetime.now(dt.timezone.utc))
     if isinstance(value, str):
         try:
             value = parse_timestamp(value)
@@ -361,7 +361,7 @@ def load_snapshot(
             if reason is None:
                 return
             say(f"backing up the current contents first: {reason}")
-        name = capture.backup_tag(the_store, dt.datetime.now(dt.UTC))
+        name = capture.backup_tag(the_store, dt.datetime.now(dt.timezone.utc))
         done = capture.capture(the_store, name, target, tables=tables, progress=progress)
         taken.append(done.tag)
         say(f"backup: {done.tag} ({done.rows:,} rows; 'omc-data load {done.tag}' puts them back)")
@@ -604,7 +604,7 @@ def prune_collection(
         raise UsageError("prune needs a limit", hint="pass --keep-days N and/or --max-size SIZE")
     return collected.prune(
         open_store(store).root,
-        now=now or dt.datetime.now(dt.UTC),
+        now=now or dt.datetime.now(dt.timezone.utc),
         keep_days=keep_days,
         max_bytes=max_bytes,
         dry_run=dry_run,

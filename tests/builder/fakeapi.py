@@ -24,7 +24,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 FAKE_START_MONOTONIC = 1000.0
-FAKE_START_NOW = dt.datetime(2026, 11, 24, 12, 0, 0, tzinfo=dt.UTC)
+FAKE_START_NOW = dt.datetime(2026, 11, 24, 12, 0, 0, tzinfo=dt.timezone.utc)
 
 
 class FakeClock:

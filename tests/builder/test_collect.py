@@ -209,6 +209,6 @@ def test_the_collection_is_invisible_to_the_snapshot_store(
     omc_data.collect_once(store=tmp_path, sources=["coinspot"], collector=request(fake_api, fake_clock))
     assert omc_data.list_snapshots(tmp_path) == []
     omc_data.build_snapshot(
-        "v1", store=tmp_path, **{**SMALL, "as_of": dt.datetime(2026, 11, 1, tzinfo=dt.UTC)}
+        "v1", store=tmp_path, **{**SMALL, "as_of": dt.datetime(2026, 11, 1, tzinfo=dt.timezone.utc)}
     )
     assert files(tmp_path, "coinspot")  # a build's cleanup never touches it

@@ -28,10 +28,11 @@ QUICK = [
     "1",
     "--agent-sessions",
     "1",
+    # generous: the fake server answers from this busy test process; a 503 costs ~10 s of real backoff
     "--source-budget",
-    "1",
+    "30",
     "--http-timeout",
-    "2",
+    "10",
 ]
 
 

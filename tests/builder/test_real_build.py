@@ -28,7 +28,7 @@ SMALL: dict[str, Any] = {
     "orders_per_user": 2,
     "bcrypt_rounds": 4,
 }
-AS_OF = dt.datetime(2026, 11, 24, 12, 0, tzinfo=dt.UTC)
+AS_OF = dt.datetime(2026, 11, 24, 12, 0, tzinfo=dt.timezone.utc)
 
 
 def build(store: Path, tag: str, api: FakeApi, clock: FakeClock, **kwargs: Any) -> omc_data.Manifest:

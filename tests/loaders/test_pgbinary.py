@@ -27,7 +27,7 @@ from omc_data.loaders.pgbinary import (
 )
 
 D = decimal.Decimal
-UTC = dt.UTC
+UTC = dt.timezone.utc
 
 
 def copy_back(url: str, ddl: str, specs: list[ColumnSpec], batch: pa.RecordBatch) -> list[tuple[Any, ...]]:

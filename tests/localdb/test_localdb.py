@@ -12,7 +12,7 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import LiteralString
+from typing import TYPE_CHECKING
 
 import psycopg
 import pytest
@@ -31,6 +31,9 @@ from omc_data.localdb.cluster import (
 )
 from omc_data.localdb.project import STATE_FILE, project_down, project_status, project_up
 from pg import PgServer, with_dbname
+
+if TYPE_CHECKING:
+    from typing_extensions import LiteralString  # in typing from Python 3.11
 
 
 @pytest.fixture(scope="module")

@@ -22,7 +22,7 @@ import re
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, LiteralString
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 from psycopg import pq, sql
@@ -38,6 +38,9 @@ from omc_data.errors import (
 from omc_data.loaders.copyout import CopyFailed, copy_batches, select_expression
 from omc_data.loaders.session import connect, first_line, scrub
 from omc_data.loaders.target import Target
+
+if TYPE_CHECKING:
+    from typing_extensions import LiteralString  # in typing from Python 3.11
 from omc_data.progress import NULL_PROGRESS, Progress, Task
 from omc_data.snapshots.manifest import TableEntry
 from omc_data.snapshots.provenance import library_versions, omc_data_version
@@ -109,7 +112,7 @@ def backup_tag(store: Store, now: dt.datetime) -> str:
     """``pre-load-YYYYMMDDTHHMMSSZ`` for ``now`` (aware), with ``-1``, ``-2``... when that tag is taken."""
     if now.tzinfo is None:
         raise ValueError("naive datetime: pass an aware instant, e.g. datetime.now(UTC)")
-    base = BACKUP_PREFIX + now.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    base = BACKUP_PREFIX + now.astimezone(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     tag, n = base, 0
     while store.exists(tag) or (store.root.is_dir() and any(store.root.glob(f"{TMP_PREFIX}{tag}-*"))):
         n += 1
@@ -253,7 +256,7 @@ def _prepare(conn: psycopg.Connection[Any]) -> dict[str, Any]:
     if isolation not in ("repeatable read", "serializable"):
         log.warning("capturing at isolation %s: the tables may not be consistent with each other", isolation)
     return {
-        "as_of": as_of.astimezone(dt.UTC),
+        "as_of": as_of.astimezone(dt.timezone.utc),
         "schema": schema,
         "server_version": version,
         "isolation": isolation,

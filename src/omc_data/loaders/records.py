@@ -160,7 +160,7 @@ def database_status(target: Target) -> DatabaseStatus:
                 last = {
                     "tag": row[0],
                     "kind": row[5],
-                    "loaded_at": row[1].astimezone(dt.UTC).isoformat().replace("+00:00", "Z"),
+                    "loaded_at": row[1].astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z"),
                     "loaded_by": row[2],
                     "tables": row[3],
                 }

@@ -126,7 +126,7 @@ class Session:
 
 
 def _utc(instant: dt.datetime) -> dt.datetime:
-    return instant.astimezone(dt.UTC)
+    return instant.astimezone(dt.timezone.utc)
 
 
 class Sessions(list[Session]):

@@ -118,7 +118,7 @@ def test_its_check_and_parser_map_stories_to_news_rows(desknews: Source) -> None
         desknews.check(b'{"detail": "rate limited"}')
     with pytest.raises(ValueError, match="not JSON"):
         desknews.check(b"<html>")
-    at = dt.datetime(2026, 11, 24, 12, tzinfo=dt.UTC)
+    at = dt.datetime(2026, 11, 24, 12, tzinfo=dt.timezone.utc)
     response = RawResponse("desknews", "https://desknews.example", 200, at, json.dumps(STORIES).encode())
     spec = Spec(seed=1, as_of=at, news=10)
     counts = SourceCounts()

@@ -16,7 +16,7 @@ from omc_data.builder.sources import coinspot
 from omc_data.builder.sources.counts import SourceCounts
 
 DATA = Path(__file__).parent / "data"
-FETCHED = dt.datetime(2026, 11, 23, 21, 35, 0, tzinfo=dt.UTC)
+FETCHED = dt.datetime(2026, 11, 23, 21, 35, 0, tzinfo=dt.timezone.utc)
 
 
 def response(body: bytes | str) -> RawResponse:

@@ -15,9 +15,9 @@ from omc_data.builder.sources import cryptopanic
 from omc_data.builder.sources.counts import SourceCounts
 
 DATA = Path(__file__).parent / "data"
-PAGE1_AT = dt.datetime(2026, 11, 23, 21, 35, 0, tzinfo=dt.UTC)
-PAGE2_AT = dt.datetime(2026, 11, 23, 21, 35, 2, tzinfo=dt.UTC)
-V2_AT = dt.datetime(2026, 11, 24, 8, 10, 0, tzinfo=dt.UTC)
+PAGE1_AT = dt.datetime(2026, 11, 23, 21, 35, 0, tzinfo=dt.timezone.utc)
+PAGE2_AT = dt.datetime(2026, 11, 23, 21, 35, 2, tzinfo=dt.timezone.utc)
+V2_AT = dt.datetime(2026, 11, 24, 8, 10, 0, tzinfo=dt.timezone.utc)
 NEWS = "https://cryptopanic.com/news/"
 
 
@@ -39,7 +39,7 @@ def v1_pages() -> list[RawResponse]:
 
 
 def at(text: str) -> dt.datetime:
-    return dt.datetime.fromisoformat(text).replace(tzinfo=dt.UTC)
+    return dt.datetime.fromisoformat(text).replace(tzinfo=dt.timezone.utc)
 
 
 def news(
@@ -291,8 +291,8 @@ def test_post_not_an_object() -> None:
     [
         (..., None),
         (None, None),
-        ("2026-11-23T10:00:00+10:00", dt.datetime(2026, 11, 23, 0, 0, tzinfo=dt.UTC)),
-        ("2026-11-23T10:00:00.250Z", dt.datetime(2026, 11, 23, 10, 0, 0, 250000, tzinfo=dt.UTC)),
+        ("2026-11-23T10:00:00+10:00", dt.datetime(2026, 11, 23, 0, 0, tzinfo=dt.timezone.utc)),
+        ("2026-11-23T10:00:00.250Z", dt.datetime(2026, 11, 23, 10, 0, 0, 250000, tzinfo=dt.timezone.utc)),
     ],
 )
 def test_published_at(value: Any, expected: dt.datetime | None) -> None:

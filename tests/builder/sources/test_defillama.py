@@ -15,7 +15,7 @@ from omc_data.builder.sources import defillama
 from omc_data.builder.sources.counts import SourceCounts
 
 DATA = Path(__file__).parent / "data"
-FETCHED = dt.datetime(2026, 11, 23, 21, 35, 0, tzinfo=dt.UTC)
+FETCHED = dt.datetime(2026, 11, 23, 21, 35, 0, tzinfo=dt.timezone.utc)
 LONG_SLUG_CUT = "etherfi-liquid-restaking-vault-ultra-yield-strateg"
 
 
@@ -161,14 +161,14 @@ def test_entries_without_a_name_or_slug_and_unusable_tvl() -> None:
 def test_only_the_latest_response_of_each_utc_day_is_read() -> None:
     early = response(
         [{"name": "Early", "slug": "early", "tvl": 5}, "not read"],
-        dt.datetime(2026, 11, 23, 8, tzinfo=dt.UTC),
+        dt.datetime(2026, 11, 23, 8, tzinfo=dt.timezone.utc),
     )
-    late_at = dt.datetime(2026, 11, 23, 20, tzinfo=dt.UTC)
+    late_at = dt.datetime(2026, 11, 23, 20, tzinfo=dt.timezone.utc)
     late = response(
         [{"name": "Lido", "slug": "lido", "tvl": 10}, {"name": "Aave", "slug": "aave", "tvl": "20.005"}],
         late_at,
     )
-    next_at = dt.datetime(2026, 11, 24, 0, 30, tzinfo=dt.UTC)
+    next_at = dt.datetime(2026, 11, 24, 0, 30, tzinfo=dt.timezone.utc)
     following = response([{"name": "Lido", "slug": "lido", "tvl": 11}, None], next_at)
     counts = SourceCounts()
     rows = defillama.parse_protocols([late, following, early], top=10, counts=counts)
@@ -181,7 +181,7 @@ def test_only_the_latest_response_of_each_utc_day_is_read() -> None:
 
 
 def test_utc_day_of_an_offset_timestamp_and_equal_times() -> None:
-    utc = response([{"slug": "utc"}], dt.datetime(2026, 11, 23, 20, tzinfo=dt.UTC))
+    utc = response([{"slug": "utc"}], dt.datetime(2026, 11, 23, 20, tzinfo=dt.timezone.utc))
     sydney_at = dt.datetime(
         2026, 11, 24, 9, tzinfo=dt.timezone(dt.timedelta(hours=10))
     )  # 23:00 UTC on the 23rd
@@ -194,7 +194,7 @@ def test_utc_day_of_an_offset_timestamp_and_equal_times() -> None:
 
 
 def test_an_unread_response_is_not_checked_but_a_read_one_is() -> None:
-    old = response(b"<html>", dt.datetime(2026, 11, 23, 1, tzinfo=dt.UTC))
+    old = response(b"<html>", dt.datetime(2026, 11, 23, 1, tzinfo=dt.timezone.utc))
     rows = defillama.parse_protocols([old, response([{"slug": "x", "tvl": 1}])], top=1, counts=SourceCounts())
     assert rows == [row("x", "1.00")]
     with pytest.raises(ValueError, match="DeFiLlama response is not JSON"):

@@ -32,7 +32,7 @@ _STAMP = "%Y%m%dT%H%M%S%fZ"
 
 def _stamp_of(path: Path) -> dt.datetime | None:
     try:
-        return dt.datetime.strptime(path.name.split("-", 1)[0], _STAMP).replace(tzinfo=dt.UTC)
+        return dt.datetime.strptime(path.name.split("-", 1)[0], _STAMP).replace(tzinfo=dt.timezone.utc)
     except ValueError:
         return None
 
@@ -55,7 +55,7 @@ class Collection:
 
     def add(self, response: RawResponse) -> Path:
         """File one response atomically; its name sorts by fetch time."""
-        utc = response.fetched_at.astimezone(dt.UTC)
+        utc = response.fetched_at.astimezone(dt.timezone.utc)
         folder = self.root / response.source / utc.date().isoformat()
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"{utc.strftime(_STAMP)}-{uuid.uuid4().hex[:8]}.json.gz"

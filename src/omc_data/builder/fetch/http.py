@@ -127,7 +127,7 @@ class SystemClock:
         await asyncio.sleep(seconds)
 
     def now(self) -> dt.datetime:
-        return dt.datetime.now(dt.UTC)
+        return dt.datetime.now(dt.timezone.utc)
 
 
 SYSTEM_CLOCK = SystemClock()
@@ -395,12 +395,11 @@ class Fetcher:
             # httpx's timeouts restart with every chunk read: a server trickling bytes would never time
             # out. The whole request (headers and body) must finish within ``timeout`` (plus a grace that
             # lets httpx's own, more precise, timeouts speak first).
-            async with asyncio.timeout(timeout * 1.1 + 0.05):
-                response = await self._client.send(request)
+            response = await asyncio.wait_for(self._client.send(request), timeout * 1.1 + 0.05)
         except httpx.TimeoutException as exc:
             problem = f"timed out after {_format_seconds(timeout)} ({type(exc).__name__})"
             return self._problem(problem, retryable=True), None
-        except TimeoutError:
+        except (TimeoutError, asyncio.TimeoutError):  # distinct classes before Python 3.11
             problem = f"timed out after {_format_seconds(timeout)} (no complete response)"
             return self._problem(problem, retryable=True), None
         except (httpx.UnsupportedProtocol, httpx.LocalProtocolError, httpx.TooManyRedirects) as exc:
@@ -507,7 +506,7 @@ class Fetcher:
                 seconds = None
             else:
                 if when.tzinfo is None:
-                    when = when.replace(tzinfo=dt.UTC)
+                    when = when.replace(tzinfo=dt.timezone.utc)
                 seconds = (when - self._clock.now()).total_seconds()
         if seconds is None:
             logger.debug("%s: ignoring unreadable Retry-After %r", self.source, self._scrubber.text(value))

@@ -87,5 +87,5 @@ class RawResponse:
 
     def file_name(self, ordinal: int) -> str:
         """``<source>/<nnn>-<YYYYMMDDTHHMMSSZ>.json.gz``: ordered by fetch, unique within a snapshot."""
-        stamp = self.fetched_at.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+        stamp = self.fetched_at.astimezone(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
         return f"{self.source}/{ordinal:03d}-{stamp}.json.gz"

@@ -126,7 +126,7 @@ def _hash(seed: int, stream: str, keys: np.ndarray) -> np.ndarray:
     """64 random bits per tick key for ``stream`` (SplitMix64's finaliser of key + a stream constant):
     the same bits for a tick whatever else is drawn."""
     with np.errstate(over="ignore"):
-        x = keys + np.uint64(derive(seed, "prices", stream))
+        x: np.ndarray = keys + np.uint64(derive(seed, "prices", stream))
         x ^= x >> np.uint64(30)
         x *= np.uint64(0xBF58476D1CE4E5B9)
         x ^= x >> np.uint64(27)

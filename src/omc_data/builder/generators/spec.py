@@ -18,7 +18,7 @@ DEFAULT_SUPERUSER_EMAIL = defaults.SUPERUSER_EMAIL
 
 def floor_tick(instant: dt.datetime) -> dt.datetime:
     """The 5-minute tick at or before ``instant`` (UTC)."""
-    utc = instant.astimezone(dt.UTC)
+    utc = instant.astimezone(dt.timezone.utc)
     return utc.replace(minute=utc.minute - utc.minute % 5, second=0, microsecond=0)
 
 

@@ -43,7 +43,7 @@ POST_URL = "https://cryptopanic.com/news/{id}/{slug}"
 INT32_MAX = 2**31 - 1  # total_votes is an integer column
 # query parameters never passed on from a `next` link (auth_token and anything else secret-looking)
 SECRET_PARAM = re.compile(r"token|key|secret|passw|auth|sig|session|credential", re.IGNORECASE)
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 TOKEN_PARAM = "auth_token"
 # CryptoPanic serves 20 posts a page (50 on paid plans); never follow more pages than the posts asked for
 # could need, whatever the `next` links say.

@@ -72,7 +72,7 @@ def parse_protocols(
         raise ValueError(f"top must be 0 or more, not {top}")
     latest: dict[dt.date, RawResponse] = {}
     for response in responses:  # equal fetch times: the later in the sequence wins
-        day = response.fetched_at.astimezone(dt.UTC).date()
+        day = response.fetched_at.astimezone(dt.timezone.utc).date()
         held = latest.get(day)
         if held is None or response.fetched_at >= held.fetched_at:
             latest[day] = response
