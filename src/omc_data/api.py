@@ -324,7 +324,7 @@ def replay_snapshot(
         for name, record in m.sources.items():
             raw_paths = record.get("raw") or []
             if raw_paths:
-                responses = [RawResponse.from_file((source.path / p).read_bytes()) for p in raw_paths]
+                responses = [RawResponse.from_file(source.read_bytes(p)) for p in raw_paths]
                 fetches[name] = SourceFetch(
                     name,
                     "replayed",

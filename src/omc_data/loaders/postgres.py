@@ -34,7 +34,7 @@ import pyarrow.parquet as pq
 from psycopg import sql
 
 from omc_data import catalog
-from omc_data.errors import DatabaseError, SchemaMismatchError
+from omc_data.errors import DatabaseError, IntegrityError, SchemaMismatchError
 from omc_data.loaders import indexes, introspect, pgbinary, records, references
 from omc_data.loaders.ddl import schema_ddl
 from omc_data.loaders.plan import (
@@ -410,6 +410,10 @@ def _write(
             freeze = t.name in truncated and not target.partitioned
             copy = _copy_binary if t.binary else _copy_text
             rows = copy(cur, snapshot, t, freeze, task)
+            if rows != t.rows:  # the footers were checked; this catches a part changed since
+                raise IntegrityError(
+                    snapshot.tag, [f"COPY into {t.name} wrote {rows:,} rows, manifest says {t.rows:,}"]
+                )
         if rebuilt:
             with progress.task(f"index {t.name}"):
                 indexes.rebuild(conn, rebuilt)
@@ -432,7 +436,7 @@ def _write(
     with progress.task("analyze"):
         for t in plan.tables:
             conn.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(t.name)))
-    manifest_sha256 = (snapshot.path / "manifest.json.sha256").read_text().split()[0]
+    manifest_sha256 = snapshot.read_bytes("manifest.json.sha256").decode().split()[0]
     loaded = {t.name: t.rows for t in result.tables}
     records.record(conn, kind="load", tag=snapshot.tag, manifest_sha256=manifest_sha256, rows=loaded)
 
