@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from omc_data import defaults
-from omc_data.errors import UsageError
+from omc_data.errors import RawResponseError, UsageError
 from omc_data.progress import NULL_PROGRESS, Progress
 from omc_data.snapshots.store import Listing, Snapshot, Store, validate_tag
 from omc_data.snapshots.timefmt import parse_timestamp
@@ -28,6 +28,7 @@ from omc_data.snapshots.timefmt import parse_timestamp
 if TYPE_CHECKING:  # the heavy parts are imported by the functions that need them
     from omc_data.builder.collectors.collection import PruneReport
     from omc_data.builder.collectors.live import CollectRequest, SourceFetch
+    from omc_data.builder.collectors.raw import RawResponse
     from omc_data.builder.collectors.schedule import Filed
     from omc_data.builder.generators.spec import Spec
     from omc_data.builder.realdata import RealInputs
@@ -40,6 +41,16 @@ if TYPE_CHECKING:  # the heavy parts are imported by the functions that need the
 StoreLike = Store | Path | str
 DEFAULT_STORE = Path("snapshots")
 DEFAULT_SEED = defaults.SEED
+
+
+def chosen_tables(tables: Sequence[str] | None) -> Sequence[str] | None:
+    """``tables`` as given; None means every table, and an empty list is a UsageError, never "every table"."""
+    if tables is not None and not any(str(t).strip() for t in tables):
+        raise UsageError(
+            "an empty table list chooses no table",
+            hint="name at least one table, or leave the option out for every table; nothing was done",
+        )
+    return tables
 
 
 def open_store(store: StoreLike = DEFAULT_STORE) -> Store:
@@ -102,6 +113,7 @@ def build_snapshot(
     (use what ``collect_once`` filed under the store). ``require_real_data`` fails the build when a
     source is degraded or skipped; ``synthetic=False`` builds only the tables real sources filled.
     """
+    tables = chosen_tables(tables)
     from omc_data.builder.collectors.live import CollectRequest
 
     if real_data not in REAL_DATA_MODES:
@@ -284,7 +296,6 @@ def replay_snapshot(
     with one needs ``password`` (and ``superuser_password``) again.
     """
     from omc_data.builder.collectors.live import SourceFetch
-    from omc_data.builder.collectors.raw import RawResponse
     from omc_data.builder.generators.spec import COUNTS
     from omc_data.builder.realdata import RealInputs
 
@@ -312,7 +323,7 @@ def replay_snapshot(
         defaults.PASSWORD if inputs.get("superuser_password") == "default" else None
     )
     synthetic_override = overrides.pop("synthetic", None)
-    tables = overrides.pop("tables", None) or inputs.get("tables")
+    tables = chosen_tables(overrides.pop("tables", None)) or inputs.get("tables")
     kwargs.update({k: v for k, v in overrides.items() if v is not None})
     spec = _spec(**kwargs)
     real = None
@@ -324,7 +335,7 @@ def replay_snapshot(
         for name, record in m.sources.items():
             raw_paths = record.get("raw") or []
             if raw_paths:
-                responses = [RawResponse.from_file(source.read_bytes(p)) for p in raw_paths]
+                responses = [_raw_response(source, p) for p in raw_paths]
                 fetches[name] = SourceFetch(
                     name,
                     "replayed",
@@ -345,6 +356,18 @@ def replay_snapshot(
         )
         real = RealInputs(str(recorded.get("mode", "live")), fetches, synthetic=synthetic, replay_of=of)
     return _build(the_store, tag, spec, tables, parent, real, progress)
+
+
+def _raw_response(source: Snapshot, rel: str) -> RawResponse:
+    """A recorded response of ``source`` read back; RawResponseError naming the file when it cannot be."""
+    from omc_data.builder.collectors.raw import RawResponse
+
+    try:
+        return RawResponse.from_file(source.read_bytes(rel))
+    except ValueError as exc:
+        raise RawResponseError(
+            f"raw response {rel} of {source.tag!r} cannot be replayed: {exc}", tag=source.tag, path=rel
+        ) from exc
 
 
 def load_snapshot(
@@ -371,6 +394,7 @@ def load_snapshot(
     only when they hold rows that no stored snapshot has (``needs_backup``), which is the CLI's
     default; the API's default is no backup (a script decides).
     """
+    tables = chosen_tables(tables)
     from omc_data.loaders import capture, postgres
     from omc_data.loaders.target import Target
 
@@ -482,6 +506,7 @@ def check_snapshot(
     origin: str = "argument",
 ) -> LoadResult:
     """What loading ``tag`` into ``db`` would do and what would stop it, read-only (``result.plan``)."""
+    tables = chosen_tables(tables)
     from omc_data.loaders import postgres
     from omc_data.loaders.target import Target
 
@@ -503,6 +528,7 @@ def capture_snapshot(
     The result's ``snapshot`` is a normal snapshot of kind ``capture``; rule breaks in the rows are
     warnings in ``report``. ``loaders.capture.backup_tag(store, now)`` names a pre-load backup.
     """
+    tables = chosen_tables(tables)
     from omc_data.loaders import capture
     from omc_data.loaders.target import Target
 
@@ -532,6 +558,7 @@ def diff_snapshots(
     removed afterwards; nothing is written to the database. ``rows``: sample rows of each kind per
     changed table. ``threads``/``memory_limit``: DuckDB's settings for the comparison.
     """
+    tables = chosen_tables(tables)
     from omc_data.snapshots import diff as diffing
 
     s = open_store(store)

@@ -34,7 +34,7 @@ import pyarrow.parquet as pq
 from psycopg import sql
 
 from omc_data import catalog
-from omc_data.errors import DatabaseError, IntegrityError, SchemaMismatchError
+from omc_data.errors import DatabaseError, IntegrityError, SchemaMismatchError, UsageError
 from omc_data.loaders import indexes, introspect, pgbinary, records, references
 from omc_data.loaders.ddl import schema_ddl
 from omc_data.loaders.plan import (
@@ -269,6 +269,10 @@ def load(
     ``before_write(tables)`` runs once the plan is settled and the lock held, just before the first
     write (``load --backup`` captures the current contents of ``tables`` there, on its own connection).
     """
+    if tables is not None and not tables:
+        raise UsageError(
+            "an empty table list chooses no table", hint="name a table, or pass None for every one"
+        )
     started = time.perf_counter()
     with progress.task("verify checksums"):
         snapshot.verify()
@@ -495,6 +499,10 @@ def clear(
     notice: Callable[[str], None] = log.info,
 ) -> ClearResult:
     """Empty the dataset tables (narrowed by ``tables``, with their dataset children), same safety rules."""
+    if tables is not None and not tables:
+        raise UsageError(
+            "an empty table list chooses no table", hint="name a table, or pass None for every one"
+        )
     started = time.perf_counter()
     unknown = [t for t in (tables or []) if t not in catalog.table_names()]
     if unknown:
