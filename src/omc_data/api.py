@@ -235,7 +235,8 @@ def _build(
     if unknown:
         raise UsageError(f"no generator for table {unknown[0]!r}", hint=f"tables: {', '.join(GENERATORS)}")
     request = BuildRequest(tag=tag, spec=spec, tables=chosen, parent=parent, real=real)
-    return build(store, request, progress=progress)
+    with store.writing(f"building {tag!r}"):
+        return build(store, request, progress=progress)
 
 
 def _latest_collected_tick(store: Store, sources: Sequence[str]) -> dt.datetime:
@@ -414,7 +415,8 @@ def load_snapshot(
                 return
             say(f"backing up the current contents first: {reason}")
         name = capture.backup_tag(the_store, dt.datetime.now(dt.UTC))
-        done = capture.capture(the_store, name, target, tables=tables, progress=progress)
+        with the_store.writing(f"backing up into {name!r}"):
+            done = capture.capture(the_store, name, target, tables=tables, progress=progress)
         taken.append(done.tag)
         say(f"backup: {done.tag} ({done.rows:,} rows; 'omc-data load {done.tag}' puts them back)")
 
@@ -532,7 +534,9 @@ def capture_snapshot(
     from omc_data.loaders import capture
     from omc_data.loaders.target import Target
 
-    return capture.capture(open_store(store), tag, Target(db, origin), tables=tables, progress=progress)
+    the_store = open_store(store)
+    with the_store.writing(f"capturing {tag!r}"):
+        return capture.capture(the_store, tag, Target(db, origin), tables=tables, progress=progress)
 
 
 DB_SIDE = "@db"  # a live database in place of a tag: outside the tag grammar, so it never clashes
@@ -665,4 +669,6 @@ def prune_collection(
 
 
 def remove_snapshot(tag: str, store: StoreLike = DEFAULT_STORE) -> Path:
-    return open_store(store).remove(tag)
+    the_store = open_store(store)
+    with the_store.writing(f"removing {tag!r}"):
+        return the_store.remove(tag)

@@ -12,6 +12,8 @@ Names starting with a dot never match the tag grammar, so work in progress is ne
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import fcntl
 import logging
 import os
@@ -28,6 +30,7 @@ from omc_data.errors import (
     ManifestError,
     SnapshotError,
     SnapshotNotFoundError,
+    StoreError,
     UnsafeFileError,
 )
 from omc_data.snapshots import files
@@ -161,11 +164,50 @@ class Store:
     def path(self, tag: str) -> Path:
         return self.root / validate_tag(tag)
 
+    def check_root(self) -> bool:
+        """True if the store's directory exists, False if not yet; StoreError if it is anything else."""
+        if self.root.is_dir():
+            return True
+        if not os.path.lexists(self.root):
+            return False
+        raise StoreError(
+            f"store {self.root} is not a directory",
+            path=self.root,
+            hint="pass --store (or set OMC_DATA_STORE to) a directory; nothing was read or changed",
+        )
+
+    @contextlib.contextmanager
+    def writing(self, doing: str) -> Iterator[None]:
+        """Turn a full disk or a read-only store met while ``doing`` into a StoreError saying so.
+
+        Whatever was half-written has been removed by the writer by then: nothing was published.
+        """
+        self.check_root()
+        try:
+            yield
+        except OSError as exc:
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise StoreError(
+                    f"no space left in store {self.root} while {doing}",
+                    path=self.root,
+                    hint="nothing was published and the store is as it was: free some space (omc-data "
+                    "rm, prune) or pass --store on a bigger disk, then retry",
+                ) from exc
+            if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+                where = exc.filename if isinstance(exc.filename, str) else self.root
+                raise StoreError(
+                    f"store {self.root} is not writable while {doing} ({exc.strerror}: {where})",
+                    path=self.root,
+                    hint="nothing was published and the store is as it was: make it writable, or pass "
+                    "--store elsewhere",
+                ) from exc
+            raise
+
     def exists(self, tag: str) -> bool:
         return self.path(tag).is_dir()
 
     def tags(self) -> list[str]:
-        if not self.root.is_dir():
+        if not self.check_root():
             return []
         return sorted(p.name for p in self.root.iterdir() if p.is_dir() and TAG_PATTERN.fullmatch(p.name))
 
@@ -185,6 +227,7 @@ class Store:
         """Open a snapshot: its manifest must match its own checksum and parse as format_version 1."""
         path = self.path(tag)
         manifest_path = path / MANIFEST_NAME
+        self.check_root()
         if not path.is_dir():
             raise SnapshotNotFoundError(tag, self.root)
         if path.is_symlink():
