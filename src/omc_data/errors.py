@@ -100,7 +100,7 @@ class ManifestError(SnapshotError):
         super().__init__(
             message,
             tag=tag,
-            hint="the snapshot is damaged: rebuild it, or remove it with 'omc-data rm'",
+            hint="nothing was changed; the snapshot is damaged: rebuild it, or remove it with 'omc-data rm'",
         )
         self.path = path
 
@@ -114,7 +114,8 @@ class IntegrityError(SnapshotError):
         super().__init__(
             f"snapshot {tag!r} failed verification: {first}{more}",
             tag=tag,
-            hint="the snapshot was altered after it was built: rebuild it, or remove it with 'omc-data rm'",
+            hint="nothing was changed; the snapshot was altered after it was built: rebuild it, or remove it "
+            "with 'omc-data rm'",
         )
         self.problems = problems
 

@@ -34,7 +34,13 @@ import pyarrow.parquet as pq
 from psycopg import sql
 
 from omc_data import catalog
-from omc_data.errors import DatabaseError, IntegrityError, SchemaMismatchError, UsageError
+from omc_data.errors import (
+    ConnectionLostError,
+    DatabaseError,
+    IntegrityError,
+    SchemaMismatchError,
+    UsageError,
+)
 from omc_data.loaders import indexes, introspect, pgbinary, records, references
 from omc_data.loaders.ddl import schema_ddl
 from omc_data.loaders.plan import (
@@ -333,12 +339,33 @@ def load(
             _write(conn, snapshot, plan, schema, result, rebuild_min_rows, progress, notice)
             conn.commit()
         except BaseException as exc:
-            conn.rollback()
+            _rollback(conn)
             if isinstance(exc, psycopg.Error):
-                raise explain(exc, f"loading {snapshot.tag!r} into", target, plan_tables(result)) from exc
+                raise _explain(
+                    conn, exc, f"loading {snapshot.tag!r} into", target, plan_tables(result)
+                ) from exc
             raise
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _rollback(conn: psycopg.Connection[Any]) -> None:
+    """Roll back; on a lost connection the server has already discarded the transaction."""
+    if conn.broken or conn.closed:
+        return
+    conn.rollback()
+
+
+def _explain(
+    conn: psycopg.Connection[Any], exc: psycopg.Error, doing: str, target: Target, tables: list[str]
+) -> DatabaseError:
+    if conn.broken or conn.closed:
+        return ConnectionLostError(
+            f"{doing} {target.masked} failed: the connection to the server was lost (restarted or stopped?)",
+            hint=f"{NOTHING_CHANGED}: the server discards an unfinished transaction; retry once the "
+            "server is back",
+        )
+    return explain(exc, doing, target, tables)
 
 
 def plan_tables(result: LoadResult) -> list[str]:
@@ -549,9 +576,9 @@ def clear(
             records.record(conn, kind="clear", tag="", manifest_sha256="", rows=dict.fromkeys(names, 0))
             conn.commit()
         except BaseException as exc:
-            conn.rollback()
+            _rollback(conn)
             if isinstance(exc, psycopg.Error):
-                raise explain(exc, "clearing", target, list(catalog.table_names())) from exc
+                raise _explain(conn, exc, "clearing", target, list(catalog.table_names())) from exc
             raise
     result.seconds = time.perf_counter() - started
     return result
