@@ -16,10 +16,10 @@ TICKS_PER_DAY = 288
 COUNTS = defaults.COUNTS
 DEFAULT_SUPERUSER_EMAIL = defaults.SUPERUSER_EMAIL
 
-# Upper bounds on the counts, checked before anything is generated. A build holds a table's rows in
-# memory while it writes them, at roughly 100-200 bytes a row; 20M rows of one table is four times the
-# 5M-row price table the performance notes measure (a few GB, minutes to load), so bigger asks are
-# refused up front instead of running out of memory an hour later (--days 100000 used 4 GB in 77 s).
+# Upper bounds on the counts, checked before anything is generated. The README measures 10.5M price rows
+# (--days 365 --coins 100) at ~4 s and ~300 MB peak; 20M rows of one table is about twice that, so a
+# bigger ask is refused up front instead of running for minutes into gigabytes first (--days 100000
+# asked for 288M price rows and died after 77 s and 4 GB). Each count has its own bound too.
 MAX_TABLE_ROWS = 20_000_000
 MAX_COUNTS = {
     "users": 100_000,  # each gets a bcrypt hash
