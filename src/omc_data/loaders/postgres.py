@@ -441,9 +441,10 @@ def _write(
             freeze = t.name in truncated and not target.partitioned
             copy = _copy_binary if t.binary else _copy_text
             rows = copy(cur, snapshot, t, freeze, task)
-            if rows != t.rows:  # the footers were checked; this catches a part changed since
+            written = cur.rowcount if cur.rowcount >= 0 else rows  # the server's count, from COPY's tag
+            if written != t.rows:  # the footers were checked; this catches a part changed since
                 raise IntegrityError(
-                    snapshot.tag, [f"COPY into {t.name} wrote {rows:,} rows, manifest says {t.rows:,}"]
+                    snapshot.tag, [f"COPY into {t.name} wrote {written:,} rows, manifest says {t.rows:,}"]
                 )
         if rebuilt:
             with progress.task(f"index {t.name}"):
