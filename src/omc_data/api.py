@@ -51,6 +51,16 @@ DEFAULT_STORE = Path("snapshots")
 DEFAULT_SEED = defaults.SEED
 
 
+def chosen_tables(tables: Sequence[str] | None) -> Sequence[str] | None:
+    """``tables`` as given; None means every table, and an empty list is a UsageError, never "every table"."""
+    if tables is not None and not any(str(t).strip() for t in tables):
+        raise UsageError(
+            "an empty table list chooses no table",
+            hint="name at least one table, or leave the option out for every table; nothing was done",
+        )
+    return tables
+
+
 def open_store(store: StoreLike = DEFAULT_STORE) -> Store:
     return store if isinstance(store, Store) else Store(Path(store))
 
@@ -120,6 +130,7 @@ def build_snapshot(
     """
     from omc_data.builder.inputs import BuildInputs
 
+    tables = chosen_tables(tables)
     given = BuildInputs(
         seed=seed,
         as_of=as_of,
@@ -294,7 +305,8 @@ def _build(
     if unknown:
         raise UsageError(f"no generator for table {unknown[0]!r}", hint=f"tables: {', '.join(GENERATORS)}")
     request = BuildRequest(tag=tag, spec=spec, tables=chosen, parent=parent, real=real, calibrate=calibrate)
-    return build(store, request, progress=progress)
+    with store.writing(f"building {tag!r}"):
+        return build(store, request, progress=progress)
 
 
 def replay_snapshot(
@@ -315,6 +327,8 @@ def replay_snapshot(
     from omc_data.builder import replay
 
     the_store = open_store(store)
+    if "tables" in overrides:
+        overrides["tables"] = chosen_tables(overrides["tables"])
     plan = replay.plan(the_store.open(of), of, overrides, _spec)
     return _build(the_store, tag, plan.spec, plan.tables, parent, plan.real, progress)
 
@@ -343,6 +357,7 @@ def load_snapshot(
     only when they hold rows that no stored snapshot has (``needs_backup``), which is the CLI's
     default; the API's default is no backup (a script decides).
     """
+    tables = chosen_tables(tables)
     from omc_data.loaders import capture, postgres
     from omc_data.loaders.target import Target
 
@@ -362,7 +377,8 @@ def load_snapshot(
                 return
             say(f"backing up the current contents first: {reason}")
         name = capture.backup_tag(the_store, dt.datetime.now(dt.timezone.utc))
-        done = capture.capture(the_store, name, target, tables=tables, progress=progress)
+        with the_store.writing(f"backing up into {name!r}"):
+            done = capture.capture(the_store, name, target, tables=tables, progress=progress)
         taken.append(done.tag)
         say(f"backup: {done.tag} ({done.rows:,} rows; 'omc-data load {done.tag}' puts them back)")
 
@@ -455,6 +471,7 @@ def check_snapshot(
     origin: str = "argument",
 ) -> LoadResult:
     """What loading ``tag`` into ``db`` would do and what would stop it, read-only (``result.plan``)."""
+    tables = chosen_tables(tables)
     from omc_data.loaders import postgres
     from omc_data.loaders.target import Target
 
@@ -476,10 +493,13 @@ def capture_snapshot(
     The result's ``snapshot`` is a normal snapshot of kind ``capture``; rule breaks in the rows are
     warnings in ``report``. ``loaders.capture.backup_tag(store, now)`` names a pre-load backup.
     """
+    tables = chosen_tables(tables)
     from omc_data.loaders import capture
     from omc_data.loaders.target import Target
 
-    return capture.capture(open_store(store), tag, Target(db, origin), tables=tables, progress=progress)
+    the_store = open_store(store)
+    with the_store.writing(f"capturing {tag!r}"):
+        return capture.capture(the_store, tag, Target(db, origin), tables=tables, progress=progress)
 
 
 DB_SIDE = "@db"  # a live database in place of a tag: outside the tag grammar, so it never clashes
@@ -505,6 +525,7 @@ def diff_snapshots(
     removed afterwards; nothing is written to the database. ``rows``: sample rows of each kind per
     changed table. ``threads``/``memory_limit``: DuckDB's settings for the comparison.
     """
+    tables = chosen_tables(tables)
     from omc_data.snapshots import diff as diffing
 
     s = open_store(store)
@@ -612,4 +633,6 @@ def prune_collection(
 
 
 def remove_snapshot(tag: str, store: StoreLike = DEFAULT_STORE) -> Path:
-    return open_store(store).remove(tag)
+    the_store = open_store(store)
+    with the_store.writing(f"removing {tag!r}"):
+        return the_store.remove(tag)

@@ -133,7 +133,7 @@ class ManifestError(SnapshotError):
         super().__init__(
             message,
             tag=tag,
-            hint="the snapshot is damaged: rebuild it, or remove it with 'omc-data rm'",
+            hint="nothing was changed; the snapshot is damaged: rebuild it, or remove it with 'omc-data rm'",
         )
         self.path = path
 
@@ -147,7 +147,8 @@ class IntegrityError(SnapshotError):
         super().__init__(
             f"snapshot {tag!r} failed verification: {first}{more}",
             tag=tag,
-            hint="the snapshot was altered after it was built: rebuild it, or remove it with 'omc-data rm'",
+            hint="nothing was changed; the snapshot was altered after it was built: rebuild it, or remove it "
+            "with 'omc-data rm'",
         )
         self.problems = problems
 
@@ -249,3 +250,52 @@ class CollectorError(OmcDataError):
         super().__init__(message, hint=hint)
         self.source = source
         self.retryable = retryable
+
+
+# --- trust (issue 14): files outside the store, ordinary failures, bounded inputs --------------------
+
+
+class UnsafeFileError(SnapshotError):
+    """A snapshot file that is not a regular file inside the snapshot directory (a link, FIFO, device)."""
+
+    def __init__(self, tag: str, rel: str, reason: str) -> None:
+        super().__init__(
+            f"snapshot {tag!r}: {rel} is {reason}; only regular files inside the snapshot are read",
+            tag=tag,
+            hint="nothing was read or changed: rebuild the snapshot, or remove it with 'omc-data rm'",
+        )
+        self.path = rel
+        self.reason = reason
+
+
+class StoreError(OmcDataError):
+    """The store directory cannot be used as asked (not a directory, read-only, full, unreadable)."""
+
+    def __init__(self, message: str, *, path: Path, hint: str) -> None:
+        super().__init__(message, hint=hint)
+        self.path = path
+
+
+class RawResponseError(SnapshotError):
+    """A recorded raw response cannot be replayed (not gzip, damaged, or inflating beyond the bound)."""
+
+    def __init__(self, message: str, *, tag: str, path: str) -> None:
+        super().__init__(
+            message,
+            tag=tag,
+            hint="nothing was built: replay another snapshot, or build without --replay",
+        )
+        self.path = path
+
+
+class LimitError(UsageError):
+    """A count or size beyond what omc-data can build or read in reasonable memory and time."""
+
+    def __init__(self, option: str, value: object, limit: object, why: str) -> None:
+        super().__init__(f"{option} {value} is over the limit of {limit}", hint=f"{why}; nothing was done")
+        self.option = option
+        self.limit = limit
+
+
+class ConnectionLostError(DatabaseError):
+    """The server went away in the middle of a command (restarted, crashed, network cut)."""

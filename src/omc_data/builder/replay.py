@@ -16,7 +16,7 @@ from omc_data.builder.fetch.raw import RawResponse
 from omc_data.builder.generators.spec import COUNTS, Spec
 from omc_data.builder.live import SourceFetch
 from omc_data.builder.realdata import RealInputs
-from omc_data.errors import UsageError
+from omc_data.errors import RawResponseError, UsageError
 from omc_data.snapshots.store import Snapshot
 
 
@@ -69,7 +69,7 @@ def plan(snapshot: Snapshot, of: str, overrides: Mapping[str, Any], make_spec: C
     for name, record in m.sources.items():
         raw_paths = record.get("raw") or []
         if raw_paths:
-            responses = [RawResponse.from_file((snapshot.path / p).read_bytes()) for p in raw_paths]
+            responses = [_raw_response(snapshot, p) for p in raw_paths]
             fetches[name] = SourceFetch(
                 name,
                 "replayed",
@@ -88,3 +88,13 @@ def plan(snapshot: Snapshot, of: str, overrides: Mapping[str, Any], make_spec: C
     synthetic = bool(recorded.get("synthetic", True) if synthetic_override is None else synthetic_override)
     real = RealInputs(str(recorded.get("mode", "live")), fetches, synthetic=synthetic, replay_of=of)
     return Replay(spec, tables, real)
+
+
+def _raw_response(snapshot: Snapshot, rel: str) -> RawResponse:
+    """A recorded response of ``snapshot`` read back; RawResponseError naming the file when it cannot be."""
+    try:
+        return RawResponse.from_file(snapshot.read_bytes(rel))
+    except ValueError as exc:
+        raise RawResponseError(
+            f"raw response {rel} of {snapshot.tag!r} cannot be replayed: {exc}", tag=snapshot.tag, path=rel
+        ) from exc

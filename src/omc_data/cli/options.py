@@ -63,8 +63,17 @@ def resolve_target(db: str | None, env_file: Path | None, settings: Settings) ->
 
 
 def parse_tables(value: str | None) -> list[str] | None:
-    """``--tables a,b`` as a list; None (every table) when the option is absent."""
-    return [t.strip() for t in value.split(",") if t.strip()] if value else None
+    """``--tables a,b`` as a list; None (every table) when the option is absent, UsageError when empty."""
+    if value is None:
+        return None
+    names = [t.strip() for t in value.split(",") if t.strip()]
+    if not names:
+        raise UsageError(
+            f"--tables {value!r} names no table",
+            hint="name at least one table (an unset shell variable?), or leave --tables out for every "
+            "table; nothing was done",
+        )
+    return names
 
 
 TablesOpt = Annotated[

@@ -35,7 +35,14 @@ import pyarrow.parquet as pq
 from psycopg import sql
 
 from omc_data import catalog
-from omc_data.errors import SchemaMismatchError, UncountableReferencesError
+from omc_data.errors import (
+    ConnectionLostError,
+    DatabaseError,
+    IntegrityError,
+    SchemaMismatchError,
+    UncountableReferencesError,
+    UsageError,
+)
 from omc_data.loaders import indexes, introspect, pgbinary, records, references
 from omc_data.loaders.ddl import schema_ddl
 from omc_data.loaders.plan import (
@@ -272,6 +279,10 @@ def load(
     ``before_write(tables)`` runs once the plan is settled and the lock held, just before the first
     write (``load --backup`` captures the current contents of ``tables`` there, on its own connection).
     """
+    if tables is not None and not tables:
+        raise UsageError(
+            "an empty table list chooses no table", hint="name a table, or pass None for every one"
+        )
     started = time.perf_counter()
     _verify(snapshot, tables, progress)
     result = LoadResult(tag=snapshot.tag, target=target.masked, created_schema=create_schema, dry_run=dry_run)
@@ -300,9 +311,11 @@ def load(
             _write(conn, snapshot, plan, schema, result, rebuild_min_rows, progress, notice)
             conn.commit()
         except BaseException as exc:
-            conn.rollback()
+            _rollback(conn)
             if isinstance(exc, psycopg.Error):
-                raise explain(exc, f"loading {snapshot.tag!r} into", target, plan_tables(result)) from exc
+                raise _explain(
+                    conn, exc, f"loading {snapshot.tag!r} into", target, plan_tables(result)
+                ) from exc
             raise
     result.seconds = time.perf_counter() - started
     return result
@@ -368,6 +381,25 @@ def _refuse_referencing(
             hint=f"{NOTHING_CHANGED}; delete those rows yourself first, then load",
             chains=unsure,
         )
+
+
+def _rollback(conn: psycopg.Connection[Any]) -> None:
+    """Roll back; on a lost connection the server has already discarded the transaction."""
+    if conn.broken or conn.closed:
+        return
+    conn.rollback()
+
+
+def _explain(
+    conn: psycopg.Connection[Any], exc: psycopg.Error, doing: str, target: Target, tables: list[str]
+) -> DatabaseError:
+    if conn.broken or conn.closed:
+        return ConnectionLostError(
+            f"{doing} {target.masked} failed: the connection to the server was lost (restarted or stopped?)",
+            hint=f"{NOTHING_CHANGED}: the server discards an unfinished transaction; retry once the "
+            "server is back",
+        )
+    return explain(exc, doing, target, tables)
 
 
 def plan_tables(result: LoadResult) -> list[str]:
@@ -470,6 +502,11 @@ def _copy_table(
         freeze = truncated and not target.partitioned
         copy = _copy_binary if t.binary else _copy_text
         rows = copy(cur, snapshot, t, freeze, task)
+        written = cur.rowcount if cur.rowcount >= 0 else rows  # the server's count, from COPY's tag
+        if written != t.rows:  # the footers were checked; this catches a part changed since
+            raise IntegrityError(
+                snapshot.tag, [f"COPY into {t.name} wrote {written:,} rows, manifest says {t.rows:,}"]
+            )
     if rebuilt:
         with progress.task(f"index {t.name}"):
             indexes.rebuild(conn, rebuilt)
@@ -497,7 +534,7 @@ def _finish(conn: psycopg.Connection[Any], plan: Plan, result: LoadResult, progr
 
 def _record(conn: psycopg.Connection[Any], snapshot: Snapshot, result: LoadResult) -> None:
     """The load in schema ``omc_data``, in the same transaction: ``status`` reads it."""
-    manifest_sha256 = (snapshot.path / "manifest.json.sha256").read_text().split()[0]
+    manifest_sha256 = snapshot.read_bytes("manifest.json.sha256").decode().split()[0]
     loaded = {t.name: t.rows for t in result.tables}
     records.record(conn, kind="load", tag=snapshot.tag, manifest_sha256=manifest_sha256, rows=loaded)
 
@@ -556,6 +593,10 @@ def clear(
     notice: Callable[[str], None] = log.info,
 ) -> ClearResult:
     """Empty the dataset tables (narrowed by ``tables``, with their dataset children), same safety rules."""
+    if tables is not None and not tables:
+        raise UsageError(
+            "an empty table list chooses no table", hint="name a table, or pass None for every one"
+        )
     started = time.perf_counter()
     unknown = [t for t in (tables or []) if t not in catalog.table_names()]
     if unknown:
@@ -602,9 +643,9 @@ def clear(
             records.record(conn, kind="clear", tag="", manifest_sha256="", rows=dict.fromkeys(names, 0))
             conn.commit()
         except BaseException as exc:
-            conn.rollback()
+            _rollback(conn)
             if isinstance(exc, psycopg.Error):
-                raise explain(exc, "clearing", target, list(catalog.table_names())) from exc
+                raise _explain(conn, exc, "clearing", target, list(catalog.table_names())) from exc
             raise
     result.seconds = time.perf_counter() - started
     return result
