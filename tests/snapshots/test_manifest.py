@@ -79,18 +79,38 @@ def file_entries(draw: st.DrawFn, *, rows: bool) -> FileEntry:
     )
 
 
+COLUMN_TYPES = ["text", "varchar(100)", "numeric(20,8)", "timestamptz", "uuid", "integer", "bigint"]
+COLUMN_TYPES += ["boolean"]
+
+
+def extremes(column_type: str) -> st.SearchStrategy[Any]:
+    """Extremes of the kind the writer records for ``column_type`` (a wrong kind is damage)."""
+    if column_type in ("integer", "bigint"):
+        return st.none() | st.integers(-(2**63), 2**63 - 1)
+    if column_type == "boolean":
+        return st.none() | st.booleans()
+    return st.none() | st.text(max_size=12)
+
+
 @st.composite
 def table_entries(draw: st.DrawFn, name: str) -> TableEntry:
     parts = tuple(draw(st.lists(file_entries(rows=True), max_size=3)))
     schema = draw(
         st.lists(
-            st.builds(ColumnEntry, name=names, type=names, nullable=st.booleans()), min_size=1, max_size=4
+            st.builds(ColumnEntry, name=names, type=st.sampled_from(COLUMN_TYPES), nullable=st.booleans()),
+            min_size=1,
+            max_size=4,
+            unique_by=lambda c: c.name,
         )
     )
-    column_stats = st.fixed_dictionaries(
-        {"nulls": st.integers(0, 10**6), "min": scalars, "max": scalars},
-        optional={"max_length": st.integers(0, 10**4), "max_scale": st.integers(0, 8)},
-    )
+    stats: dict[str, dict[str, Any]] = {}
+    for column in draw(st.lists(st.sampled_from(schema), max_size=3, unique_by=lambda c: c.name)):
+        stats[column.name] = draw(
+            st.fixed_dictionaries(
+                {"nulls": st.integers(0, 10**6), "min": extremes(column.type), "max": extremes(column.type)},
+                optional={"max_length": st.integers(0, 10**4), "max_scale": st.integers(0, 8)},
+            )
+        )
     return TableEntry(
         name=name,
         rows=sum(p.rows or 0 for p in parts),
@@ -98,7 +118,7 @@ def table_entries(draw: st.DrawFn, name: str) -> TableEntry:
         schema=tuple(schema),
         primary_key=tuple(draw(st.lists(names, max_size=2))),
         diff_key=tuple(draw(st.lists(names, max_size=2))),
-        stats=draw(st.dictionaries(names, column_stats, max_size=3)),
+        stats=stats,
     )
 
 

@@ -58,10 +58,12 @@ def list_cmd(ctx: typer.Context, json: JsonOpt = False) -> None:
         notice(f"no snapshots in {settings.store}", settings)
         return
     table = Table("tag", "created", "as of", "kind", "tables", "rows", "size", box=None)
+    unreadable: list[tuple[str, str]] = []
     for e in entries:
         doc = _listing_json(e)
         if doc["error"]:
-            table.add_row(e.tag, "-", "-", "-", "-", "-", "-", f"[red]{doc['error']}[/red]")
+            table.add_row(e.tag, "-", "-", "[red]unreadable[/red]", "-", "-", "-")
+            unreadable.append((e.tag, str(doc["error"])))
             continue
         table.add_row(
             doc["tag"],
@@ -73,6 +75,8 @@ def list_cmd(ctx: typer.Context, json: JsonOpt = False) -> None:
             human_bytes(doc["bytes"]),
         )
     stdout.print(table)
+    for tag, error in unreadable:  # in full: a table column would cut the way out short
+        stdout.print(f"{tag}: {error}", markup=False, highlight=False, soft_wrap=True)
 
 
 def _accounts(snapshot: Any) -> list[dict[str, Any]]:
