@@ -177,16 +177,16 @@ def _build_snapshot(
         raise UsageError(f"unknown real_data {real_data!r}", hint=f"one of {', '.join(REAL_DATA_MODES)}")
     if real_data == "off" and not inputs.synthetic:
         raise UsageError(
-            "--no-real-data with --no-synthetic leaves nothing to build",
-            hint="drop one of them: --no-synthetic builds only the collected tables",
+            "real_data='off' with synthetic=False leaves nothing to build",
+            hint="drop one of them: synthetic=False builds only the collected tables",
         )
     if real_data == "off" and inputs.require_real_data:
-        raise UsageError("--require-real-data contradicts --no-real-data", hint="drop one of them")
+        raise UsageError("require_real_data=True contradicts real_data='off'", hint="drop one of them")
     as_of = inputs.as_of
     if real_data == "live" and as_of is not None:
         raise UsageError(
-            "--as-of cannot be combined with live collection: real prices are stamped at the build's tick",
-            hint="pass --no-real-data or --replay TAG to build at another instant",
+            "as_of cannot be combined with live collection: real prices are stamped at the build's tick",
+            hint="pass real_data='off' or replay a snapshot to build at another instant",
         )
     chosen = _sources(inputs.sources)
     request = collector or CollectRequest()
@@ -256,7 +256,7 @@ def _sources(sources: Sequence[str] | None) -> tuple[str, ...]:
     if unknown or not chosen:
         raise UsageError(
             f"unknown source {unknown[0]!r}" if unknown else "no source chosen",
-            hint=f"--sources takes a comma-separated list of {', '.join(REGISTRY)}",
+            hint=f"sources=[...] takes names from {', '.join(REGISTRY)}",
         )
     both = clash(chosen)
     if both is not None:

@@ -291,9 +291,9 @@ class RawResponseError(SnapshotError):
 class LimitError(UsageError):
     """A count or size beyond what omc-data can build or read in reasonable memory and time."""
 
-    def __init__(self, option: str, value: object, limit: object, why: str) -> None:
-        super().__init__(f"{option} {value} is over the limit of {limit}", hint=f"{why}; nothing was done")
-        self.option = option
+    def __init__(self, given: str, limit: object, why: str) -> None:
+        super().__init__(f"{given} is over the limit of {limit}", hint=f"{why}; nothing was done")
+        self.given = given
         self.limit = limit
 
 

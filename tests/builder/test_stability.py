@@ -187,7 +187,7 @@ def test_every_small_spec_builds_a_snapshot_that_validates(spec: dict[str, Any])
 
 def test_zero_days_is_a_usage_error() -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        with pytest.raises(UsageError, match="--days must be at least 1"):
+        with pytest.raises(UsageError, match="days must be at least 1"):
             omc_data.build_snapshot(
                 "d0", store=Path(tmp), as_of=AS_OF, bcrypt_rounds=4, users=3, coins=2, days=0
             )

@@ -18,6 +18,17 @@ def test_parameters_become_flags_only_as_whole_names() -> None:
     assert all(flag.startswith("--") for flag in PARAMETER_FLAGS.values())
 
 
+def test_counts_and_build_switches_become_flags_with_their_values() -> None:
+    assert as_flags("days=100000 is over the limit of 3,660") == "--days 100000 is over the limit of 3,660"
+    assert as_flags("users=5 x orders_per_user=9 (45 rows)") == "--users 5 x --orders-per-user 9 (45 rows)"
+    assert as_flags("30 days of ticks; pass coins=0") == "30 days of ticks; pass --coins 0"
+    assert (
+        as_flags("real_data='off' with synthetic=False leaves nothing")
+        == "--no-real-data with --no-synthetic leaves nothing"
+    )
+    assert as_flags("my_days=3") == "my_days=3"
+
+
 def test_the_document_carries_the_fields_without_hiding_the_fixed_keys(tmp_path: Path) -> None:
     doc = error_document(SnapshotNotFoundError("v1", tmp_path))["error"]
     assert doc == {

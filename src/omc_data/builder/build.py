@@ -145,15 +145,15 @@ def _source_records(request: BuildRequest, assembled: Assembled) -> dict[str, di
         raise BuildError(
             "real data required, but "
             + "; ".join(f"{s} was {r['outcome']}: {r.get('reason', '')}" for s, r in unmet.items()),
-            hint="fix the source or drop --require-real-data; nothing was published",
+            hint="fix the source or drop require_real_data=True; nothing was published",
             details=[f"{s}: {r['outcome']}: {r.get('reason', '')}" for s, r in unmet.items()],
         )
     failed = {s: r for s, r in unmet.items() if r["outcome"] == "degraded"}
     if not real.synthetic and failed:
         raise BuildError(
-            "--no-synthetic needs every source, but "
+            "synthetic=False needs every source, but "
             + "; ".join(f"{s} failed: {r.get('reason', '')}" for s, r in failed.items()),
-            hint="retry later, or drop --no-synthetic to use stand-ins; nothing was published",
+            hint="retry later, or drop synthetic=False to use stand-ins; nothing was published",
         )
     return records
 

@@ -88,14 +88,26 @@ PARAMETER_FLAGS: dict[str, str] = {
     "store=PATH": "--store",
     "tables=[...]": "--tables",
     "wait=True": "--wait",
+    "real_data='off'": "--no-real-data",
+    "synthetic=False": "--no-synthetic",
+    "require_real_data=True": "--require-real-data",
+    "sources=[...]": "--sources",
+    "replay a snapshot": "--replay TAG",
 }
+# Counts are named with their value (``days=30``): the CLI writes ``--days 30``.
+COUNT_PARAMETERS = (
+    "coins", "days", "users", "orders_per_user", "protocols", "news", "algorithms", "deployments",
+    "agent_sessions", "bcrypt_rounds",
+)  # fmt: skip
+_COUNT = re.compile(rf"(?<![\w-])({'|'.join(COUNT_PARAMETERS)})=(?=[\w-])")
 _NAMES = "|".join(re.escape(p) for p in sorted(PARAMETER_FLAGS, key=len, reverse=True))
 _PARAMETER = re.compile(rf"(?<![\w-])({_NAMES})(?!\w)")
 
 
 def as_flags(text: str) -> str:
     """``text`` with the library's parameter names replaced by the CLI's flags."""
-    return _PARAMETER.sub(lambda m: PARAMETER_FLAGS[m.group(1)], text)
+    text = _PARAMETER.sub(lambda m: PARAMETER_FLAGS[m.group(1)], text)
+    return _COUNT.sub(lambda m: f"--{m.group(1).replace('_', '-')} ", text)
 
 
 def error_document(exc: OmcDataError) -> dict[str, Any]:

@@ -67,19 +67,22 @@ class Spec:
         for name, limit in MAX_COUNTS.items():
             if getattr(self, name) > limit:
                 why = "counts are bounded so a build fits in memory and time"
-                raise LimitError(f"--{name.replace('_', '-')}", getattr(self, name), f"{limit:,}", why)
+                raise LimitError(f"{name}={getattr(self, name)}", f"{limit:,}", why)
         for option, rows in (
-            ("--coins x --days", self.coins * self.days * TICKS_PER_DAY),
-            ("--users x --orders-per-user", self.users * self.orders_per_user),
-            ("--protocols x --days", self.protocols * self.days),
+            (f"coins={self.coins} x days={self.days}", self.coins * self.days * TICKS_PER_DAY),
+            (
+                f"users={self.users} x orders_per_user={self.orders_per_user}",
+                self.users * self.orders_per_user,
+            ),
+            (f"protocols={self.protocols} x days={self.days}", self.protocols * self.days),
         ):
             if rows > MAX_TABLE_ROWS:
                 why = "rows of one table are bounded so a build fits in memory and time"
-                raise LimitError(option, f"({rows:,} rows)", f"{MAX_TABLE_ROWS:,} rows", why)
+                raise LimitError(f"{option} ({rows:,} rows)", f"{MAX_TABLE_ROWS:,} rows", why)
         if self.days < 1:
-            raise ValueError("--days must be at least 1 (for no price history at all, pass --coins 0)")
+            raise ValueError("days must be at least 1 (for no price history at all, pass coins=0)")
         if self.coins > MAX_COINS:
-            raise ValueError(f"--coins {self.coins}: the ranked coin list has {MAX_COINS} coins")
+            raise ValueError(f"coins={self.coins}: the ranked coin list has {MAX_COINS} coins")
 
     @property
     def first_tick(self) -> dt.datetime:
