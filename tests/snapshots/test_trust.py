@@ -165,8 +165,8 @@ def test_a_read_only_store_is_named_by_build_and_rm(tmp_path: Path, base: Path) 
         (["--days", "100000"], "--days 100000 is over the limit of 3,660"),
         (["--users", "10000000"], "--users 10000000 is over the limit of 100,000"),
         (["--news", "99999999"], "--news 99999999 is over the limit of 1,000,000"),
-        (["--coins", "50", "--days", "3000"], "--coins x --days"),
-        (["--users", "100000", "--orders-per-user", "10000"], "--users x --orders-per-user"),
+        (["--coins", "50", "--days", "3000"], "--coins 50 x --days 3000 (43,200,000 rows)"),
+        (["--users", "100000", "--orders-per-user", "10000"], "--users 100000 x --orders-per-user 10000"),
     ],
 )
 def test_impossible_counts_are_refused_up_front(args: list[str], named: str, tmp_path: Path) -> None:
