@@ -172,7 +172,7 @@ def test_no_synthetic_builds_only_the_collected_tables(
     assert sorted(m.tables) == ["news_sentiment", "price_data_5min", "protocol_fundamentals"]
     assert m.tables["price_data_5min"].rows == 7  # the real rows only: no walk
     serve(fake_api, coinspot=[Reply(status=502)])
-    with pytest.raises(BuildError, match="--no-synthetic"):
+    with pytest.raises(BuildError, match="synthetic=False needs every source"):
         build(tmp_path, "v2", fake_api, fake_clock, synthetic=False)
     with pytest.raises(UsageError, match="nothing to build"):
         omc_data.build_snapshot("v3", store=tmp_path, real_data="off", synthetic=False)
@@ -216,7 +216,7 @@ def test_redirects_are_not_followed_so_the_token_stays_home(
 
 
 def test_live_collection_with_an_explicit_as_of_is_a_usage_error(tmp_path: Path) -> None:
-    with pytest.raises(UsageError, match="--as-of cannot be combined"):
+    with pytest.raises(UsageError, match="as_of cannot be combined"):
         omc_data.build_snapshot("v1", store=tmp_path, real_data="live", as_of="2026-11-01T00:00:00Z")
 
 

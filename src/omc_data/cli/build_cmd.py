@@ -160,17 +160,7 @@ def build_cmd(
 
     settings: Settings = ctx.obj
     env = config.environ()
-    modes = [
-        flag
-        for flag, on in (
-            ("--no-real-data", no_real_data),
-            ("--from-collected", from_collected),
-            ("--replay", replay is not None),
-        )
-        if on
-    ]
-    if len(modes) > 1:
-        raise UsageError(f"{' and '.join(modes)} cannot be combined", hint="pick one way to get real data")
+    _one_way_to_real_data(no_real_data=no_real_data, from_collected=from_collected, replay=replay)
     if no_real_data and no_synthetic:
         raise UsageError(
             "--no-real-data with --no-synthetic leaves nothing to build",
@@ -179,26 +169,7 @@ def build_cmd(
     progress = CliProgress(settings)
     started = time.perf_counter()
     if replay is not None:
-        live_only = (
-            "sources",
-            "require_real_data",
-            "cryptopanic_token_file",
-            "http_timeout",
-            "source_budget",
-        )
-        stray = [f"--{n.replace('_', '-')}" for n in live_only if _given(ctx, n)]
-        if stray:
-            raise UsageError(
-                f"{', '.join(stray)} does not apply to --replay: a replay never goes online",
-                hint="drop it, or build anew without --replay",
-            )
-        given = {name: ctx.params[name] for name in REPLAYABLE if _given(ctx, name)}
-        if _given(ctx, "no_synthetic"):
-            given["synthetic"] = not no_synthetic
-        with progress.session():
-            manifest = api.replay_snapshot(
-                tag, replay, store=settings.store, parent=parent, progress=progress, **given
-            )
+        manifest = _replay(ctx, tag, replay, parent, settings, progress)
         _report(tag, manifest, settings, started, json)
         return
     real_data = "off" if no_real_data else "collected" if from_collected else "live"
@@ -233,6 +204,43 @@ def build_cmd(
             tag, store=settings.store, inputs=inputs, collector=collector, progress=progress
         )
     _report(tag, manifest, settings, started, json)
+
+
+def _one_way_to_real_data(*, no_real_data: bool, from_collected: bool, replay: str | None) -> None:
+    """--no-real-data, --from-collected and --replay each say where real data comes from: one at most."""
+    modes = [
+        flag
+        for flag, on in (
+            ("--no-real-data", no_real_data),
+            ("--from-collected", from_collected),
+            ("--replay", replay is not None),
+        )
+        if on
+    ]
+    if len(modes) > 1:
+        raise UsageError(f"{' and '.join(modes)} cannot be combined", hint="pick one way to get real data")
+
+
+LIVE_ONLY = ("sources", "require_real_data", "cryptopanic_token_file", "http_timeout", "source_budget")
+
+
+def _replay(
+    ctx: typer.Context, tag: str, of: str, parent: str | None, settings: Settings, progress: CliProgress
+) -> Any:
+    """``--replay OF``: the options given on the command line override the recorded inputs."""
+    from omc_data import api
+
+    stray = [f"--{n.replace('_', '-')}" for n in LIVE_ONLY if _given(ctx, n)]
+    if stray:
+        raise UsageError(
+            f"{', '.join(stray)} does not apply to --replay: a replay never goes online",
+            hint="drop it, or build anew without --replay",
+        )
+    given = {name: ctx.params[name] for name in REPLAYABLE if _given(ctx, name)}
+    if _given(ctx, "no_synthetic"):
+        given["synthetic"] = not ctx.params["no_synthetic"]
+    with progress.session():
+        return api.replay_snapshot(tag, of, store=settings.store, parent=parent, progress=progress, **given)
 
 
 def _given(ctx: typer.Context, name: str) -> bool:
