@@ -27,6 +27,7 @@ from omc_data.api_db import local_server_down as local_server_down
 from omc_data.api_db import local_server_reset as local_server_reset
 from omc_data.api_db import local_server_status as local_server_status
 from omc_data.api_db import local_server_up as local_server_up
+from omc_data.builder.inputs import REAL_DATA_MODES, RealDataMode
 from omc_data.errors import UsageError
 from omc_data.progress import NULL_PROGRESS, Progress
 from omc_data.snapshots.store import Listing, Snapshot, Store, validate_tag
@@ -83,9 +84,6 @@ def parse_as_of(value: dt.datetime | str | None, *, now: dt.datetime | None = No
     return floor_tick(value)
 
 
-REAL_DATA_MODES = ("off", "live", "collected")
-
-
 def build_snapshot(
     tag: str,
     *,
@@ -107,7 +105,7 @@ def build_snapshot(
     bcrypt_rounds: int = defaults.BCRYPT_ROUNDS,
     tables: Sequence[str] | None = None,
     parent: str | None = None,
-    real_data: str = "off",
+    real_data: RealDataMode = "off",
     sources: Sequence[str] | None = None,
     collector: CollectRequest | None = None,
     require_real_data: bool = False,

@@ -51,7 +51,7 @@ class BuildInputs:
     bcrypt_rounds: int = defaults.BCRYPT_ROUNDS
     tables: Sequence[str] | None = None  # None: every table with a generator
     parent: str | None = None  # the tag this snapshot derives from (recorded)
-    real_data: str = "off"  # off | live | collected
+    real_data: RealDataMode = "off"
     sources: Sequence[str] | None = None  # None: the registry's default sources
     require_real_data: bool = False
     calibrate: bool = False  # fit the price model to the Coinspot ticks collected in the store

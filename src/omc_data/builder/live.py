@@ -15,7 +15,7 @@ import random
 import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from omc_data.builder import sources as registry
 from omc_data.builder.fetch.http import SYSTEM_CLOCK, Clock, Fetcher, FetchFailed, RetryPolicy
@@ -74,12 +74,18 @@ class CollectRequest:
         return Scrubber(secrets)
 
 
+# What happened to a source: fetched now, failed (stand-ins used), not asked (no token, schedule), or
+# read back from a snapshot's raw/ responses.
+Outcome = Literal["collected", "degraded", "skipped", "replayed"]
+OUTCOMES: tuple[Outcome, ...] = ("collected", "degraded", "skipped", "replayed")
+
+
 @dataclass
 class SourceFetch:
     """One source's collection: the responses, or why there are none."""
 
     source: str
-    outcome: str  # collected | degraded | skipped
+    outcome: Outcome
     endpoint: str  # secrets scrubbed
     responses: list[RawResponse] = field(default_factory=list)
     reason: str | None = None  # degraded or skipped: why; collected: a note (e.g. stopped paging early)

@@ -15,7 +15,7 @@ import datetime as dt
 import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from omc_data.builder import sources as registry
 from omc_data.builder.fetch.raw import RawResponse
@@ -35,7 +35,7 @@ REAL_OUTCOMES = ("collected", "replayed")  # the source's rows are real
 class RealInputs:
     """The collected side of a build: what happened to every source, and the responses that came back."""
 
-    mode: str  # live | collected
+    mode: Literal["live", "collected"]
     # every source, whatever its outcome; or a callable giving them (a live fetch running meanwhile)
     pending: Mapping[str, SourceFetch] | Callable[[], Mapping[str, SourceFetch]]
     synthetic: bool = True  # False: --no-synthetic, only the collected tables
@@ -64,9 +64,7 @@ class RealInputs:
     def manifest_inputs(self) -> dict[str, Any]:
         return {
             "mode": self.mode,
-            "sources": [
-                s for s in registry.REGISTRY if s in self.fetches and self.fetches[s].outcome != "synthetic"
-            ],
+            "sources": [s for s in registry.REGISTRY if s in self.fetches],
             "synthetic": self.synthetic,
             "require_real_data": self.require,
             "replay_of": self.replay_of,

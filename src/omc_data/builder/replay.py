@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from omc_data import defaults
 from omc_data.builder.fetch.raw import RawResponse
 from omc_data.builder.generators.spec import COUNTS, Spec
-from omc_data.builder.live import SourceFetch
+from omc_data.builder.live import OUTCOMES, SourceFetch
 from omc_data.builder.realdata import RealInputs
 from omc_data.errors import RawResponseError, UsageError
 from omc_data.snapshots.store import Snapshot
@@ -79,14 +79,18 @@ def plan(snapshot: Snapshot, of: str, overrides: Mapping[str, Any], make_spec: C
                 http_status=record.get("http_status"),
             )
         elif record.get("outcome") != "synthetic":
+            outcome = record.get("outcome")
+            if outcome not in OUTCOMES:
+                raise UsageError(f"{of!r} records an unknown outcome {outcome!r} for source {name!r}")
             fetches[name] = SourceFetch(
                 name,
-                str(record.get("outcome")),
+                outcome,
                 str(record.get("endpoint", "")),
                 reason=record.get("reason"),
             )
     synthetic = bool(recorded.get("synthetic", True) if synthetic_override is None else synthetic_override)
-    real = RealInputs(str(recorded.get("mode", "live")), fetches, synthetic=synthetic, replay_of=of)
+    mode: Literal["live", "collected"] = "collected" if recorded.get("mode") == "collected" else "live"
+    real = RealInputs(mode, fetches, synthetic=synthetic, replay_of=of)
     return Replay(spec, tables, real)
 
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from omc_data.builder import sources as registry
 from omc_data.builder.fetch.collection import Collection
-from omc_data.builder.live import CollectRequest, SourceFetch, collect
+from omc_data.builder.live import CollectRequest, Outcome, SourceFetch, collect
 from omc_data.builder.sources.model import Incremental
 
 log = logging.getLogger(__name__)
@@ -30,7 +30,7 @@ class Filed:
     """What one run did for one source."""
 
     source: str
-    outcome: str  # collected | skipped | degraded
+    outcome: Outcome  # collected, skipped or degraded (never replayed)
     reason: str | None = None
     files: list[str] = field(default_factory=list)  # relative to the collection
     http_status: int | None = None

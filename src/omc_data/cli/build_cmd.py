@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from omc_data import config, defaults
-from omc_data.builder.inputs import BuildInputs
+from omc_data.builder.inputs import BuildInputs, RealDataMode
 from omc_data.cli.output import CliProgress, Settings, emit_json, human_bytes, notice, stdout, warn
 from omc_data.cli.source_options import (
     HTTP_TIMEOUT,
@@ -172,7 +172,7 @@ def build_cmd(
         manifest = _replay(ctx, tag, replay, parent, settings, progress)
         _report(tag, manifest, settings, started, json)
         return
-    real_data = "off" if no_real_data else "collected" if from_collected else "live"
+    real_data: RealDataMode = "off" if no_real_data else "collected" if from_collected else "live"
     collector = collect_request(
         {"cryptopanic": cryptopanic_token_file}, http_timeout, source_budget, token=real_data == "live"
     )
