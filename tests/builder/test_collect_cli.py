@@ -55,8 +55,8 @@ def test_the_token_never_reaches_output_logs_manifest_raw_or_errors(
         "v2",
         "--json",
         *QUICK,
-        "--cryptopanic-token-file",
-        str(token_file),
+        "--token-file",
+        f"cryptopanic={token_file}",
         env={**env(fake_api), "CRYPTOPANIC_API_KEY": ""},
     )
     assert from_file.code == 0, from_file
@@ -191,3 +191,17 @@ def test_collect_cli_files_and_prunes(tmp_path: Path, fake_api: FakeApi) -> None
     built = run_cli("--store", store, "build", "--tag", "c1", "--from-collected", "--json", *QUICK[:-4])
     assert built.code == 0, built
     assert built.json()["sources"]["coinspot"]["outcome"] == "collected"
+
+
+def test_token_file_takes_source_equals_file_and_refuses_the_rest(tmp_path: Path) -> None:
+    token_file = tmp_path / "token"
+    token_file.write_text("t0ken\n")
+    for arg, said in (
+        ("cryptopanic", "is not SOURCE=FILE"),
+        ("coinspot=" + str(token_file), "source 'coinspot' takes no token"),
+        ("nosuch=" + str(token_file), "source 'nosuch' takes no token"),
+    ):
+        for command in (["build", "--tag", "t"], ["collect"]):
+            run = run_cli("--store", str(tmp_path / "s"), *command, "--token-file", arg)
+            assert run.code == 2 and said in run.stderr, run
+    assert not (tmp_path / "s").exists()

@@ -18,8 +18,10 @@ from omc_data.cli.source_options import (
     HttpTimeoutOpt,
     SourceBudgetOpt,
     TokenFileOpt,
+    TokenFilesOpt,
     collect_request,
     source_list,
+    token_files,
 )
 from omc_data.errors import UsageError
 
@@ -137,6 +139,7 @@ def build_cmd(
         ),
     ] = False,
     cryptopanic_token_file: TokenFileOpt = None,
+    token_file: TokenFilesOpt = None,
     http_timeout: HttpTimeoutOpt = HTTP_TIMEOUT,
     source_budget: SourceBudgetOpt = SOURCE_BUDGET,
     parent: Annotated[str | None, typer.Option(help="Tag this snapshot derives from (recorded).")] = None,
@@ -174,7 +177,10 @@ def build_cmd(
         return
     real_data: RealDataMode = "off" if no_real_data else "collected" if from_collected else "live"
     collector = collect_request(
-        {"cryptopanic": cryptopanic_token_file}, http_timeout, source_budget, token=real_data == "live"
+        token_files({"cryptopanic": cryptopanic_token_file}, token_file),
+        http_timeout,
+        source_budget,
+        token=real_data == "live",
     )
     inputs = BuildInputs(
         seed=seed,
@@ -221,7 +227,14 @@ def _one_way_to_real_data(*, no_real_data: bool, from_collected: bool, replay: s
         raise UsageError(f"{' and '.join(modes)} cannot be combined", hint="pick one way to get real data")
 
 
-LIVE_ONLY = ("sources", "require_real_data", "cryptopanic_token_file", "http_timeout", "source_budget")
+LIVE_ONLY = (
+    "sources",
+    "require_real_data",
+    "cryptopanic_token_file",
+    "token_file",
+    "http_timeout",
+    "source_budget",
+)
 
 
 def _replay(

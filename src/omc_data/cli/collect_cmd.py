@@ -16,8 +16,10 @@ from omc_data.cli.source_options import (
     SourceBudgetOpt,
     SourcesOpt,
     TokenFileOpt,
+    TokenFilesOpt,
     collect_request,
     source_list,
+    token_files,
 )
 from omc_data.errors import OmcDataError, UsageError
 
@@ -37,6 +39,7 @@ def collect_cmd(
     ctx: typer.Context,
     sources: SourcesOpt = SOURCE_NAMES,
     cryptopanic_token_file: TokenFileOpt = None,
+    token_file: TokenFilesOpt = None,
     http_timeout: HttpTimeoutOpt = HTTP_TIMEOUT,
     source_budget: SourceBudgetOpt = SOURCE_BUDGET,
     prune: Annotated[
@@ -100,7 +103,9 @@ def collect_cmd(
         return
     if keep_days is not None or max_size is not None or dry_run:
         raise UsageError("--keep-days, --max-size and --dry-run go with --prune", hint="add --prune")
-    collector = collect_request({"cryptopanic": cryptopanic_token_file}, http_timeout, source_budget)
+    collector = collect_request(
+        token_files({"cryptopanic": cryptopanic_token_file}, token_file), http_timeout, source_budget
+    )
     filed = api.collect_once(
         store=settings.store,
         sources=source_list(sources),

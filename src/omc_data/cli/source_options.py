@@ -13,6 +13,7 @@ import typer
 
 from omc_data import config
 from omc_data.builder.sources import REGISTRY
+from omc_data.errors import UsageError
 
 if TYPE_CHECKING:
     from omc_data.builder.live import CollectRequest
@@ -30,6 +31,16 @@ TokenFileOpt = Annotated[
         f"[env: {_CRYPTOPANIC.env}; without one the source is skipped]",
     ),
 ]
+TOKEN_SOURCES = [name for name, s in REGISTRY.items() if s.token is not None]
+TokenFilesOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--token-file",
+        metavar="SOURCE=FILE",
+        help=f"A source's token from a file (first line); repeatable. Sources with tokens: "
+        f"{', '.join(TOKEN_SOURCES)}.",
+    ),
+]
 HttpTimeoutOpt = Annotated[float, typer.Option("--http-timeout", min=0.1, help="Seconds per HTTP request.")]
 SourceBudgetOpt = Annotated[
     float, typer.Option("--source-budget", min=1.0, help="Seconds one source may take, retries included.")
@@ -41,6 +52,27 @@ SOURCE_BUDGET = 90.0
 def source_list(text: str) -> list[str]:
     """``--sources a,b`` as names (the API says which are unknown)."""
     return [x.strip() for x in text.split(",") if x.strip()]
+
+
+def token_files(named: dict[str, Path | None], pairs: list[str] | None) -> dict[str, Path | None]:
+    """Token files by source: the per-source options (``named``) and each ``--token-file SOURCE=FILE``."""
+    out = dict(named)
+    for pair in pairs or []:
+        name, sep, file = pair.partition("=")
+        name, file = name.strip(), file.strip()
+        if not sep or not file:
+            raise UsageError(
+                f"--token-file {pair!r} is not SOURCE=FILE", hint="e.g. --token-file cryptopanic=FILE"
+            )
+        if name not in TOKEN_SOURCES:
+            raise UsageError(
+                f"--token-file: source {name!r} takes no token",
+                hint=f"sources with tokens: {', '.join(TOKEN_SOURCES)}",
+            )
+        if out.get(name) is not None and out[name] != Path(file):
+            raise UsageError(f"two token files for {name}", hint="give one")
+        out[name] = Path(file)
+    return out
 
 
 def collect_request(
