@@ -227,3 +227,11 @@ def assert_one_line_error(run: Run) -> str:
     assert len(lines) == 1, run
     assert lines[0].startswith("error: "), run
     return lines[0]
+
+
+def build_a_and_b(root: Path) -> Path:
+    """Two one-day snapshots for load tests: ``a`` (3 users, 2 coins) and ``b`` (4 users, 3 coins)."""
+    small: dict[str, Any] = {"as_of": AS_OF, "days": 1, "bcrypt_rounds": 4}
+    omc_data.build_snapshot("a", store=root, seed=1, users=3, coins=2, **small)
+    omc_data.build_snapshot("b", store=root, seed=2, users=4, coins=3, **small)
+    return root

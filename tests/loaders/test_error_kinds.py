@@ -23,18 +23,14 @@ from omc_data.errors import (
     UncountableReferencesError,
 )
 from omc_data.loaders import session
-from snaptools import Run, run_cli
+from snaptools import Run, build_a_and_b, run_cli
 
-SMALL: dict[str, Any] = {"as_of": "2026-11-01T00:00:00Z", "days": 1, "bcrypt_rounds": 4}
 SECRET_LITERAL = "not-a-field-7f3a"  # a literal in the blocking session's SQL
 
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("kinds-store")
-    omc_data.build_snapshot("a", store=root, seed=1, users=3, coins=2, **SMALL)
-    omc_data.build_snapshot("b", store=root, seed=2, users=4, coins=3, **SMALL)
-    return root
+    return build_a_and_b(tmp_path_factory.mktemp("kinds-store"))
 
 
 @pytest.fixture

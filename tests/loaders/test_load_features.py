@@ -17,17 +17,12 @@ import omc_data
 from omc_data.errors import DatabaseError, SchemaMismatchError
 from omc_data.loaders import introspect, postgres, references, session
 from omc_data.loaders.target import Target
-from snaptools import Pending, Run, run_cli
-
-SMALL = {"as_of": "2026-11-01T00:00:00Z", "days": 1, "bcrypt_rounds": 4}
+from snaptools import Pending, Run, build_a_and_b, run_cli
 
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("features-store")
-    omc_data.build_snapshot("a", store=root, seed=1, users=3, coins=2, **SMALL)
-    omc_data.build_snapshot("b", store=root, seed=2, users=4, coins=3, **SMALL)
-    return root
+    return build_a_and_b(tmp_path_factory.mktemp("features-store"))
 
 
 @pytest.fixture
