@@ -240,6 +240,7 @@ def _prepare(conn: psycopg.Connection[Any]) -> dict[str, Any]:
     """Session settings the CSV parsing relies on, and facts about the server for the manifest."""
     conn.execute("SET LOCAL TimeZone = 'UTC'")
     conn.execute("SET LOCAL DateStyle = 'ISO, YMD'")
+    conn.execute("SET LOCAL bytea_output = 'hex'")
     if conn.info.encoding != "utf-8":
         conn.execute("SET LOCAL client_encoding = 'UTF8'")
     row = conn.execute(

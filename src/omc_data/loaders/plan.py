@@ -24,7 +24,7 @@ from typing import Any
 from omc_data import catalog
 from omc_data.catalog import PgType
 from omc_data.loaders.introspect import TargetColumn, TargetSchema, TargetTable
-from omc_data.loaders.pgbinary import FIXED_TYPES, TEXT_TYPES, ColumnSpec, order_columns
+from omc_data.loaders.pgbinary import FIXED_TYPES, TEXT_TYPES, VARIABLE_TYPES, ColumnSpec, order_columns
 from omc_data.snapshots.manifest import Manifest, TableEntry
 
 _ASK_OWNER = "load as the tables' owner, or ask the owner for that GRANT"
@@ -39,6 +39,10 @@ _SNAPSHOT_FAMILY = {
     "numeric": "numeric",
     "timestamptz": "timestamptz",
     "varchar[]": "text[]",
+    "json": "json",
+    "jsonb": "json",
+    "bytea": "bytea",
+    "double precision": "float",
 }
 _TARGET_FAMILY = {
     "uuid": "uuid",
@@ -51,6 +55,10 @@ _TARGET_FAMILY = {
     "timestamp": "timestamp",
     "_varchar": "text[]",
     "_text": "text[]",
+    "json": "json",
+    "jsonb": "json",
+    "bytea": "bytea",
+    "float8": "float",
     **dict.fromkeys(TEXT_TYPES, "text"),
 }
 
@@ -272,7 +280,7 @@ def _table_plan(
             blockers.append(Blocker(name, column, reason, "migrate the column, or load a snapshot that fits"))
             continue
         specs.append(col.spec())
-        if col.pg_type not in FIXED_TYPES and col.pg_type not in TEXT_TYPES:
+        if col.pg_type not in FIXED_TYPES and col.pg_type not in VARIABLE_TYPES:
             binary = False
     for column, col in target.columns.items():
         if column in entry.column_names:
