@@ -10,8 +10,8 @@ The package, by what a reader looks for:
 - :mod:`.model`: the types (``PgType``, ``Column``, ``KeyPart``, ``ForeignKey``, ``UniqueKey``,
   ``Index``, ``Table``) and the schema revisions;
 - the entries, one module per area of the app: :mod:`.accounts` (``user``), :mod:`.agents` (the AI Lab),
-  :mod:`.trading` (algorithms, deployments, positions, orders), :mod:`.market` (prices, protocol TVL,
-  news);
+  :mod:`.trading` (algorithms, deployments, positions, orders, backtests, promotions, trade audit),
+  :mod:`.market` (prices, protocol TVL, news), :mod:`.risk` (risk rules, system settings, audit log);
 - :mod:`.registry`: ``TABLES``, lookup by name, load order, ``children_of`` and the fingerprint.
 
 Everything is importable from here: ``from omc_data.catalog import Table, load_order``. Adding a table
@@ -64,13 +64,24 @@ from omc_data.catalog.registry import (
     table,
     table_names,
 )
-from omc_data.catalog.trading import ALGORITHMS, DEPLOYED_ALGORITHMS, ORDERS, POSITIONS
+from omc_data.catalog.risk import AUDIT_LOG, KILL_SWITCH, RISK_RULE, SYSTEM_SETTING
+from omc_data.catalog.trading import (
+    ALGORITHMS,
+    BACKTEST_RUNS,
+    DEPLOYED_ALGORITHMS,
+    ORDERS,
+    POSITIONS,
+    STRATEGY_PROMOTIONS,
+    TRADE_AUDIT,
+)
 
 __all__ = [
     "AGENT_ARTIFACTS",
     "AGENT_SESSIONS",
     "AGENT_SESSION_MESSAGES",
     "ALGORITHMS",
+    "AUDIT_LOG",
+    "BACKTEST_RUNS",
     "BIGINT",
     "BOOLEAN",
     "BYTEA",
@@ -82,15 +93,20 @@ __all__ = [
     "JSON",
     "JSONB",
     "JSON_TYPES",
+    "KILL_SWITCH",
     "NEWS_SENTIMENT",
     "ORDERS",
     "POSITIONS",
     "PRICE_DATA_5MIN",
     "PROTOCOL_FUNDAMENTALS",
+    "RISK_RULE",
     "SEED_ERA_HEAD",
+    "STRATEGY_PROMOTIONS",
+    "SYSTEM_SETTING",
     "TABLES",
     "TEXT",
     "TIMESTAMPTZ",
+    "TRADE_AUDIT",
     "USER",
     "UUID",
     "V1_TYPES",

@@ -14,7 +14,16 @@ from omc_data.catalog.accounts import USER
 from omc_data.catalog.agents import AGENT_ARTIFACTS, AGENT_SESSION_MESSAGES, AGENT_SESSIONS
 from omc_data.catalog.market import NEWS_SENTIMENT, PRICE_DATA_5MIN, PROTOCOL_FUNDAMENTALS
 from omc_data.catalog.model import Table
-from omc_data.catalog.trading import ALGORITHMS, DEPLOYED_ALGORITHMS, ORDERS, POSITIONS
+from omc_data.catalog.risk import AUDIT_LOG, RISK_RULE, SYSTEM_SETTING
+from omc_data.catalog.trading import (
+    ALGORITHMS,
+    BACKTEST_RUNS,
+    DEPLOYED_ALGORITHMS,
+    ORDERS,
+    POSITIONS,
+    STRATEGY_PROMOTIONS,
+    TRADE_AUDIT,
+)
 
 TABLES: tuple[Table, ...] = (
     USER,
@@ -28,6 +37,13 @@ TABLES: tuple[Table, ...] = (
     PRICE_DATA_5MIN,
     PROTOCOL_FUNDAMENTALS,
     NEWS_SENTIMENT,
+    # The rest of the app at its current head (after the seed script's eleven: their order is unchanged).
+    SYSTEM_SETTING,
+    RISK_RULE,
+    AUDIT_LOG,
+    BACKTEST_RUNS,
+    STRATEGY_PROMOTIONS,
+    TRADE_AUDIT,
 )
 
 _BY_NAME = {t.name: t for t in TABLES}
