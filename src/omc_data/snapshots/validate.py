@@ -19,7 +19,10 @@ import duckdb
 from omc_data import catalog
 from omc_data.catalog import JSON_TYPES, KeyPart, Table
 from omc_data.domain import trading
-from omc_data.snapshots import jsonvalue
+
+__all__ = ["BLOCKING", "DOMAIN_CHECKS", "WARNING", "CheckResult", "Report", "key_sql", "q", "run_checks"]
+from omc_data.snapshots import checks_head, jsonvalue
+from omc_data.snapshots.checkspec import _Check, q
 from omc_data.snapshots.keyorder import unique_rules
 
 BLOCKING = "blocking"
@@ -76,27 +79,11 @@ class Report:
         }
 
 
-def q(name: str) -> str:
-    """A quoted SQL identifier (DuckDB and PostgreSQL agree on the syntax)."""
-    return '"' + name.replace('"', '""') + '"'
-
-
 def key_sql(part: KeyPart, alias: str = "") -> str:
     col = f"{alias}.{q(part.column)}" if alias else q(part.column)
     if part.if_null is not None:
         return f"coalesce({col}, '{part.if_null}')"
     return f"CAST({col} AS DATE)" if part.utc_date else col
-
-
-@dataclass(frozen=True)
-class _Check:
-    name: str
-    table: str
-    description: str
-    sql: str = ""  # SELECT count(*) of the failing rows, for checks that join or group
-    count: Callable[[duckdb.DuckDBPyConnection], int] | None = None  # for checks SQL cannot express
-    where: str = ""  # the failing rows' condition, for row-by-row checks: one scan per table runs them all
-    needs: tuple[str, ...] = ()  # other tables the check reads: skipped when one is absent
 
 
 def _structural(t: Table, present: set[str], as_of: dt.datetime | None) -> Iterable[_Check]:
@@ -374,6 +361,7 @@ DOMAIN_CHECKS: dict[str, Callable[[], Iterable[_Check]]] = {
     "deployed_algorithms": _deployment_checks,
     "news_sentiment": _news_checks,
     "protocol_fundamentals": _protocol_checks,
+    **checks_head.CHECKS,
 }
 
 

@@ -158,7 +158,9 @@ def _run(
     spec = world.spec
     r = rng(spec.seed, RUNS.name, algo.ordinal, n)
     first_tick = spec.first_tick
-    earliest = min(max(algo.created_at, first_tick + dt.timedelta(days=1)), spec.as_of_tick)
+    # late enough for some history before it: a day, or half of a shorter history
+    warmup = min(dt.timedelta(days=1), (spec.as_of_tick - first_tick) / 2)
+    earliest = min(max(algo.created_at, first_tick + warmup), spec.as_of_tick)
     created = max(instant_between(r, earliest, spec.as_of_tick), algo.created_at)
     end = floor_tick(created - dt.timedelta(minutes=r.randint(0, 90)))
     start = end - dt.timedelta(days=r.choice(WINDOW_DAYS))
