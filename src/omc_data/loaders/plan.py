@@ -143,8 +143,11 @@ class Plan:
 
 
 def replaced_tables(manifest: Manifest, wanted: Sequence[str] | None) -> list[str]:
-    """The snapshot's tables narrowed to ``wanted`` plus, recursively, their dataset children."""
-    return with_dataset_children(manifest.tables if wanted is None else wanted)
+    """The snapshot's tables narrowed to ``wanted`` plus, recursively, their dataset children; for a
+    whole load (``wanted`` None) every dataset table, so those the snapshot lacks are reported too."""
+    if wanted is None:
+        return with_dataset_children([*manifest.tables, *catalog.table_names()])
+    return with_dataset_children(wanted)
 
 
 def with_dataset_children(tables: Iterable[str]) -> list[str]:
