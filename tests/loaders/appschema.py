@@ -28,11 +28,11 @@ APP_TABLES: dict[Variant, tuple[str, ...]] = {
     "current": (
         "alembic_version",
         "user_llm_credentials",
-        "audit_log",
-        "backtest_runs",
-        "strategy_promotions",
+        "ext_audit_log",
+        "ext_backtest_runs",
+        "ext_strategy_promotions",
     ),
-    "seed_era": ("alembic_version", "audit_log", "backtest_runs", "strategy_promotions"),
+    "seed_era": ("alembic_version", "ext_audit_log", "ext_backtest_runs", "ext_strategy_promotions"),
 }
 MATVIEWS = ("mv_price_hourly", "mv_price_daily", "mv_news_daily", "mv_order_volume")
 
@@ -250,17 +250,17 @@ def seed_app_rows(
             counts["user_llm_credentials"] = min(credentials, len(users))
         for n in range(audit):
             conn.execute(
-                "INSERT INTO audit_log (user_id, action, details) VALUES (%s, 'login', %s::jsonb)",
+                "INSERT INTO ext_audit_log (user_id, action, details) VALUES (%s, 'login', %s::jsonb)",
                 [users[0], f'{{"attempt": {n}}}'],
             )
         if audit:
-            counts["audit_log"] = audit
+            counts["ext_audit_log"] = audit
         for _ in range(system_audit):
-            conn.execute("INSERT INTO audit_log (user_id, action) VALUES (NULL, 'maintenance')")
+            conn.execute("INSERT INTO ext_audit_log (user_id, action) VALUES (NULL, 'maintenance')")
         runs = 0
         for algorithm_id in algorithms[:backtests]:
             row = conn.execute(
-                "INSERT INTO backtest_runs (id, algorithm_id, status, parameters, metrics)"
+                "INSERT INTO ext_backtest_runs (id, algorithm_id, status, parameters, metrics)"
                 " VALUES (gen_random_uuid(), %s, 'completed', '{\"days\": 30}', '{\"sharpe\": 1.2}')"
                 " RETURNING id",
                 [algorithm_id],
@@ -269,13 +269,13 @@ def seed_app_rows(
             runs += 1
             for stage in range(promotions):
                 conn.execute(
-                    "INSERT INTO strategy_promotions (backtest_run_id, stage) VALUES (%s, %s)",
+                    "INSERT INTO ext_strategy_promotions (backtest_run_id, stage) VALUES (%s, %s)",
                     [row[0], f"stage-{stage}"],
                 )
         if runs:
-            counts["backtest_runs"] = runs
+            counts["ext_backtest_runs"] = runs
             if promotions:
-                counts["strategy_promotions"] = runs * promotions
+                counts["ext_strategy_promotions"] = runs * promotions
     return counts
 
 

@@ -322,7 +322,12 @@ def test_app_rows_stop_the_load_and_cascade_deletes_exactly_them(
     store: Path, loaded_db: str, tmp_path: Path
 ) -> None:
     seeded = seed_app_rows(loaded_db)
-    assert seeded == {"user_llm_credentials": 1, "audit_log": 2, "backtest_runs": 1, "strategy_promotions": 2}
+    assert seeded == {
+        "user_llm_credentials": 1,
+        "ext_audit_log": 2,
+        "ext_backtest_runs": 1,
+        "ext_strategy_promotions": 2,
+    }
     before = db_fingerprint(loaded_db)
     refused = load(store, "b", loaded_db, home=tmp_path)
     assert refused.code == 1, refused
@@ -339,14 +344,14 @@ def test_app_rows_stop_the_load_and_cascade_deletes_exactly_them(
     assert app_row_counts(loaded_db) == {
         "alembic_version": 1,
         "user_llm_credentials": 0,
-        "audit_log": 1,
-        "backtest_runs": 0,
-        "strategy_promotions": 0,
+        "ext_audit_log": 1,
+        "ext_backtest_runs": 0,
+        "ext_strategy_promotions": 0,
     }
     assert done.json()["cascade_deleted"] == seeded
     after = db_fingerprint(loaded_db)
-    assert after["tables"]["public.audit_log"] == [
-        r for r in before["tables"]["public.audit_log"] if ",," in r
+    assert after["tables"]["public.ext_audit_log"] == [
+        r for r in before["tables"]["public.ext_audit_log"] if ",," in r
     ]
     assert_unchanged(schema_part(before), schema_part(after))
     assert stale_matviews(loaded_db) == {}
