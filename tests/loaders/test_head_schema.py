@@ -56,8 +56,9 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """``old``: the seed script's eleven tables only (a snapshot as published until now); ``all``: every
     catalog table (the default build)."""
     root = tmp_path_factory.mktemp("head-store")
-    build_small(root, "old", tables=list(SEED_SCRIPT_TABLES))
-    build_small(root, "all", days=2)
+    old = build_small(root, "old", tables=list(SEED_SCRIPT_TABLES))
+    assert old.format_version == 1  # readable by the omc-data that made today's snapshots
+    assert build_small(root, "all", days=2).format_version == 2
     return root
 
 
