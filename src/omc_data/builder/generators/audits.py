@@ -46,7 +46,7 @@ def _price(coins: dict[str, market.Series], coin: str, at: dt.datetime) -> Any:
 
 def generate(world: World) -> pa.Table:
     spec = world.spec
-    coins = market.series(world)
+    coins = world.get(market.series)
     rows: list[dict[str, Any]] = []
     for order in world.get(trading.facts).orders:
         if order["algorithm_id"] is None:

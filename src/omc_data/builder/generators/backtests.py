@@ -17,6 +17,7 @@ reviewed ones were reviewed by the superuser.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 import uuid
 from dataclasses import dataclass
@@ -56,11 +57,6 @@ class RunFact:
     results: dict[str, Any] | None
 
 
-def _stamp(instant: dt.datetime) -> str:
-    """A tick instant as the app's backtester writes it (``str`` of a pandas UTC timestamp)."""
-    return instant.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S+00:00")
-
-
 def _moving_average(values: np.ndarray, window: int) -> np.ndarray:
     """Mean of the last ``window`` values, fewer at the start (``rolling(window, min_periods=1)``)."""
     sums = np.cumsum(values)
@@ -72,30 +68,55 @@ def _moving_average(values: np.ndarray, window: int) -> np.ndarray:
     return out
 
 
-def replay(
-    ticks: list[str], last: np.ndarray, capital: float
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Trades and equity curve of the crossover strategy, all in, all out, from ``capital``."""
+def replay(ticks: np.ndarray, last: np.ndarray, capital: float) -> tuple[list[dict[str, Any]], np.ndarray]:
+    """Trades and equity per tick (from the long window's first full tick on) of the crossover strategy,
+    all in at a golden cross when flat, all out at a death cross when holding, starting from ``capital``.
+
+    The crossings are found with numpy; only the trades are a Python loop."""
     short, long = _moving_average(last, SHORT_WINDOW), _moving_average(last, LONG_WINDOW)
+    n = len(last)
+    if n <= LONG_WINDOW:
+        return [], np.empty(0)
+    i = np.arange(LONG_WINDOW, n)
+    golden = (short[i - 1] <= long[i - 1]) & (short[i] > long[i])
+    death = (short[i - 1] >= long[i - 1]) & (short[i] < long[i])
     cash, holdings, bought_at = capital, 0.0, 0.0
     trades: list[dict[str, Any]] = []
-    curve: list[dict[str, Any]] = []
-    for i in range(LONG_WINDOW, len(last)):
-        price = float(last[i])
-        if short[i - 1] <= long[i - 1] and short[i] > long[i] and holdings == 0 and cash > price:
+    holding = np.zeros(n - LONG_WINDOW)  # coins held after each tick's trade
+    spare = np.full(n - LONG_WINDOW, capital)  # cash after each tick's trade
+    for k in np.flatnonzero(golden | death):
+        price = float(last[LONG_WINDOW + k])
+        stamp = str(ticks[LONG_WINDOW + k])
+        if golden[k] and holdings == 0 and cash > price:
             holdings, cash, bought_at = cash / price, 0.0, price
             trades.append(
-                {"timestamp": ticks[i], "action": "buy", "price": price, "quantity": holdings, "pnl": 0.0}
+                {"timestamp": stamp, "action": "buy", "price": price, "quantity": holdings, "pnl": 0.0}
             )
-        elif short[i - 1] >= long[i - 1] and short[i] < long[i] and holdings > 0:
+        elif death[k] and holdings > 0:
             revenue = holdings * price
-            pnl = revenue - bought_at * holdings
             trades.append(
-                {"timestamp": ticks[i], "action": "sell", "price": price, "quantity": holdings, "pnl": pnl}
+                {
+                    "timestamp": stamp,
+                    "action": "sell",
+                    "price": price,
+                    "quantity": holdings,
+                    "pnl": revenue - bought_at * holdings,
+                }
             )
             cash, holdings = revenue, 0.0
-        curve.append({"timestamp": ticks[i], "equity": cash + holdings * price})
-    return trades, curve
+        else:
+            continue
+        holding[k:] = holdings
+        spare[k:] = cash
+    return trades, spare + holding * last[LONG_WINDOW:]
+
+
+def _curve_text(ticks: np.ndarray, equity: np.ndarray) -> str:
+    """``[{"equity": ..., "timestamp": ...}, ...]`` exactly as ``json_text`` writes it, without the
+    per-point dictionaries (thousands of points per run): the C encoder writes the floats."""
+    values = json.dumps(equity.tolist())[1:-1].split(", ") if len(equity) else []
+    points = (f'{{"equity": {e}, "timestamp": "{t}"}}' for e, t in zip(values, ticks.tolist(), strict=True))
+    return "[" + ", ".join(points) + "]"
 
 
 def metrics(equity: list[float], trades: list[dict[str, Any]]) -> dict[str, Any]:
@@ -122,13 +143,11 @@ def metrics(equity: list[float], trades: list[dict[str, Any]]) -> dict[str, Any]
     down_std = float(np.sqrt(np.mean(down**2))) if len(down) else 0.0
     peaks = np.maximum.accumulate(curve)
     drawdown = (peaks - curve) / peaks
-    # the longest stretch below a running peak (a new peak ends it)
-    below = curve <= peaks
-    below[0] = False
-    longest = run = 0
-    for flag in below:
-        run = run + 1 if flag else 0
-        longest = max(longest, run)
+    # the longest stretch without a new high (the first point starts one; a new high ends it)
+    below = np.ones(len(curve), dtype=bool)
+    below[1:] = curve[1:] <= peaks[:-1]
+    edges = np.diff(np.concatenate(([0], below.astype(np.int8), [0])))
+    longest = int((np.flatnonzero(edges == -1) - np.flatnonzero(edges == 1)).max(initial=0))
     pnls = [float(t["pnl"]) for t in trades]
     wins = [p for p in pnls if p > 0]
     losses = [p for p in pnls if p < 0]
@@ -188,14 +207,13 @@ def _run(
             row["status"] = "failed"
             row["error_message"] = f"No price data found for {coin} between {start} and {end}"
         else:
-            last = series.last[window]
-            stamps = [_stamp(series.instant(i)) for i in range(window.start, window.stop)]
-            trades, curve = replay(stamps, last, float(capital))
-            results = metrics([p["equity"] for p in curve], trades)
+            ticks = series.stamps[window]
+            trades, equity = replay(ticks, series.last[window], float(capital))
+            results = metrics(equity.tolist(), trades)
             row.update(
                 status="completed",
                 results_json=json_text(results),
-                equity_curve_json=json_text(curve),
+                equity_curve_json=_curve_text(ticks[LONG_WINDOW:], equity),
                 trade_log_json=json_text(trades),
             )
     return row, RunFact(row["id"], algo, created, row["status"], results)
@@ -208,7 +226,7 @@ class Backtests:
 
 
 def facts(world: World) -> Backtests:
-    coins = market.series(world)
+    coins = world.get(market.series)
     rows: list[dict[str, Any]] = []
     runs: list[RunFact] = []
     for algo in world.get(algorithms.facts):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -53,13 +54,37 @@ class Series:
     def instant(self, i: int) -> dt.datetime:
         return dt.datetime.fromtimestamp(int(self.ticks_us[i]) / 1_000_000, tz=UTC)
 
+    @functools.cached_property
+    def stamps(self) -> np.ndarray:
+        """Every tick as the app's backtester prints it (``str`` of a pandas UTC timestamp)."""
+        instants = pa.array(self.ticks_us // 1_000_000, pa.int64()).cast(pa.timestamp("s"))  # UTC, naive
+        text = pc.strftime(instants, format="%Y-%m-%d %H:%M:%S+00:00")
+        return np.array(text.to_pylist(), dtype=object)
+
+
+def _as_floats(prices: pa.Array) -> np.ndarray:
+    """decimal128(20, 8) values as the nearest floats, as Python's ``float(Decimal)`` gives them.
+
+    Arrow's own cast scales in floating point and can land one float off (3.6845817100000002 for
+    3.68458171); the unscaled integer (exact below 2**53) divided by 1e8 is correctly rounded.
+    """
+    scale = prices.type.scale
+    words = np.frombuffer(prices.buffers()[1], dtype="<i8").reshape(-1, 2)[prices.offset :][: len(prices)]
+    low, high = words[:, 0], words[:, 1]
+    if not np.array_equal(high, np.where(low < 0, -1, 0)) or np.abs(low).max(initial=0) >= 2**53:
+        return np.array([float(v) for v in prices.to_pylist()])  # beyond exact float integers: rare
+    return low.astype(np.float64) / float(10**scale)
+
 
 def series(world: World) -> dict[str, Series]:
-    """Every coin of the built price table (Coinspot keys, lower case) with its ticks that have a last."""
+    """Every coin of the built price table (Coinspot keys, lower case) with its ticks that have a last.
+
+    Read once per build: call it as ``world.get(market.series)``."""
     files = world.built(PRICES)
     if not files:
         return {}
-    table = pq.read_table(list(files), columns=["coin_type", "timestamp", "last"])
+    columns = ["coin_type", "timestamp", "last"]
+    table = pa.concat_tables([pq.ParquetFile(f).read(columns=columns) for f in files])
     table = table.filter(pc.is_valid(table.column("last")))
     table = table.sort_by([("coin_type", "ascending"), ("timestamp", "ascending")])
     out: dict[str, Series] = {}
@@ -68,7 +93,7 @@ def series(world: World) -> dict[str, Series]:
         return out
     ticks = table.column("timestamp").cast(pa.int64()).to_numpy()
     last = table.column("last").combine_chunks()
-    floats = last.cast(pa.float64()).to_numpy(zero_copy_only=False)
+    floats = _as_floats(last)
     bounds = np.flatnonzero(coins[1:] != coins[:-1]) + 1
     starts = [0, *bounds.tolist()]
     ends = [*bounds.tolist(), len(coins)]
