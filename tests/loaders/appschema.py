@@ -19,10 +19,14 @@ from typing import Any, Literal
 import psycopg
 from psycopg import sql
 
-Variant = Literal["current", "seed_era"]
+Variant = Literal["current", "seed_era", "head"]
 
 SQL_DIR = Path(__file__).parent / "sql"
-ALEMBIC_HEADS: dict[Variant, str] = {"current": "s2v6w3x9y4z8", "seed_era": "28ac3452fc30"}
+ALEMBIC_HEADS: dict[Variant, str] = {
+    "current": "s2v6w3x9y4z8",
+    "seed_era": "28ac3452fc30",
+    "head": "s2v6w3x9y4z8",  # omc_head.sql: the same revision with every table of the app
+}
 # App tables (not dataset tables) in the schema files, and the materialized views of the current one.
 APP_TABLES: dict[Variant, tuple[str, ...]] = {
     "current": (
@@ -33,8 +37,33 @@ APP_TABLES: dict[Variant, tuple[str, ...]] = {
         "ext_strategy_promotions",
     ),
     "seed_era": ("alembic_version", "ext_audit_log", "ext_backtest_runs", "ext_strategy_promotions"),
+    "head": ("alembic_version", "collector", "alert_rule", "user_llm_credentials", "coinspot_credentials"),
 }
+# The dataset tables of the seed script: all that omc_current.sql and omc_seed_era.sql hold.
+SEED_SCRIPT_TABLES = (
+    "user",
+    "agent_sessions",
+    "agent_session_messages",
+    "agent_artifacts",
+    "algorithms",
+    "deployed_algorithms",
+    "positions",
+    "orders",
+    "price_data_5min",
+    "protocol_fundamentals",
+    "news_sentiment",
+)
 MATVIEWS = ("mv_price_hourly", "mv_price_daily", "mv_news_daily", "mv_order_volume")
+# The materialized views of omc_head.sql (the app's seven at its head).
+HEAD_MATVIEWS = (
+    "mv_coin_targets_5min",
+    "mv_ohlcv_1m",
+    "mv_sentiment_signals_1h",
+    "mv_catalyst_impact_decay",
+    "mv_coin_sentiment_24h",
+    "mv_signal_summary",
+    "mv_training_set_v1",
+)
 
 _SYSTEM = "n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'"
 

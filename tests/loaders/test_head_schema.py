@@ -14,7 +14,8 @@ from typing import Any
 
 import psycopg
 import pytest
-from appschema import db_fingerprint, fingerprint_diff
+from appschema import HEAD_MATVIEWS as MATVIEWS
+from appschema import SEED_SCRIPT_TABLES, db_fingerprint, fingerprint_diff
 from psycopg import sql
 
 import omc_data
@@ -25,30 +26,8 @@ from snaptools import build_small
 pytestmark = pytest.mark.postgres
 
 SQL = Path(__file__).parent / "sql" / "omc_head.sql"
-SEED_SCRIPT_TABLES = (
-    "user",
-    "agent_sessions",
-    "agent_session_messages",
-    "agent_artifacts",
-    "algorithms",
-    "deployed_algorithms",
-    "positions",
-    "orders",
-    "price_data_5min",
-    "protocol_fundamentals",
-    "news_sentiment",
-)
 HEAD_ONLY = tuple(t for t in catalog.table_names() if t not in SEED_SCRIPT_TABLES)
 APP_CONFIGURATION = ("collector", "alert_rule")
-MATVIEWS = (
-    "mv_coin_targets_5min",
-    "mv_ohlcv_1m",
-    "mv_sentiment_signals_1h",
-    "mv_catalyst_impact_decay",
-    "mv_coin_sentiment_24h",
-    "mv_signal_summary",
-    "mv_training_set_v1",
-)
 
 
 @pytest.fixture(scope="module")
