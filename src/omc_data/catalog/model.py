@@ -177,6 +177,7 @@ class Table:
     indexes: tuple[Index, ...] = ()
     checks: tuple[Check, ...] = ()
     doc: str = ""
+    since: str | None = None  # alembic revision that made the table, when newer than the seed era
     _by_name: dict[str, Column] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

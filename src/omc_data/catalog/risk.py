@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from omc_data.catalog.model import (
     BOOLEAN,
+    CURRENT_HEAD,
     JSON,
     TIMESTAMPTZ,
     UUID,
@@ -33,6 +34,7 @@ RULE_TYPES = (
 
 RISK_RULE = Table(
     name="risk_rule",
+    since=CURRENT_HEAD,
     doc="Limits the app's safety manager applies to every trade.",
     columns=(
         _c("name", varchar(100), False),
@@ -55,6 +57,7 @@ RISK_RULE = Table(
 
 SYSTEM_SETTING = Table(
     name="system_setting",
+    since=CURRENT_HEAD,
     doc="Global settings by key; the kill switch is key kill_switch with value {'active': bool}.",
     columns=(
         _c("key", varchar(100), False),
@@ -69,6 +72,7 @@ SYSTEM_SETTING = Table(
 
 AUDIT_LOG = Table(
     name="audit_log",
+    since=CURRENT_HEAD,
     doc="Security and trading events, most of them a user's (kill switch toggles, approved trades...).",
     columns=(
         _c("event_type", varchar(100), False),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from omc_data.catalog.model import (
     BOOLEAN,
+    CURRENT_HEAD,
     FLOAT8,
     INTEGER,
     TIMESTAMPTZ,
@@ -150,6 +151,7 @@ DECISIONS = ("BUY", "SELL", "HOLD")
 
 BACKTEST_RUNS = Table(
     name="backtest_runs",
+    since=CURRENT_HEAD,
     doc="Backtests of an algorithm over the price history of one coin; the *_json texts are what the "
     "app's backtester writes (metrics, [{timestamp, equity}], [{timestamp, action, price, quantity, pnl}]).",
     columns=(
@@ -190,6 +192,7 @@ BACKTEST_RUNS = Table(
 
 STRATEGY_PROMOTIONS = Table(
     name="strategy_promotions",
+    since=CURRENT_HEAD,
     doc="Requests to move an algorithm from the Lab (or paper trading) to the Floor (or production).",
     columns=(
         _c("algorithm_id", UUID, False),
@@ -229,6 +232,7 @@ STRATEGY_PROMOTIONS = Table(
 
 TRADE_AUDIT = Table(
     name="trade_audit",
+    since=CURRENT_HEAD,
     doc="Trading agents' decisions with their reasons; an executed one names its order (no foreign key).",
     columns=(
         _c("agent_id", varchar(100), False),

@@ -9,7 +9,7 @@ Older schemas: a catalog column the table lacks is NULL in the snapshot (``input
 columns the catalog does not know are left out (``inputs.ignored_columns``), a column of another type
 is cast to the catalog's in SQL (``inputs.type_differences``; numerics rounded to the catalog's scale are
 counted as warnings). A missing table is an error when ``tables`` names it; a whole capture leaves
-out the dataset tables an older schema lacks (``inputs.missing_tables``; all missing is an error). So is
+out the tables newer than the seed era that an older schema lacks (``inputs.missing_tables``). So is
 a missing NOT NULL column or a NULL in one, which a snapshot's schema cannot hold. Captured rows are
 real life: every snapshot check runs, as a warning that never blocks the publish. The manifest says
 ``kind: capture`` and names the database without its password.
@@ -186,9 +186,11 @@ def capture_from(
         raise _database_error(exc, target, "reading the schema of") from exc
     missing = [t for t in wanted if t not in columns]
     skipped: list[str] = []
-    if missing and tables is None and len(missing) < len(wanted):
-        # a whole capture of an older schema: the dataset tables it lacks are left out, and recorded
-        skipped, missing = missing, []
+    if missing and tables is None:
+        # a whole capture of an older schema: the tables newer than the seed era that it lacks are left
+        # out, and recorded; a missing table of the seed era is still an error
+        skipped = [t for t in missing if catalog.table(t).since is not None]
+        missing = [t for t in missing if t not in skipped]
         wanted = [t for t in wanted if t not in skipped]
         log.info("%s lacks %s: left out of the capture", target.masked, ", ".join(skipped))
     if missing:
