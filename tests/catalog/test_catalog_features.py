@@ -197,13 +197,14 @@ def test_validation_finds_each_break(tmp_path: Path) -> None:
     bad["match"][0]["score"] = 11
     bad["match"][1]["item_link"] = "nowhere"
     bad["match"][1]["payload"] = "{not json"
+    bad["match"][0]["payload"] = '{"x": "\\u0000"}'  # valid JSON that jsonb refuses
     bad["credential"][1]["is_active"] = True  # a second active (ann, NULL): NULL reads as ''
     (tmp_path / "bad").mkdir()
     report = run_checks(_parts(tmp_path / "bad", bad), as_of=at, tables=TABLES)
     assert {(c.table, c.name): c.failures for c in report.checks if not c.passed} == {
         ("match", "check.match_score_check"): 1,
         ("match", "foreign_key.item_link"): 1,
-        ("match", "json.payload"): 1,
+        ("match", "json.payload"): 2,
         ("credential", "unique.ix_uq_active"): 1,
     }
 

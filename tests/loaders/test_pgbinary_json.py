@@ -88,9 +88,11 @@ def test_type_pairs_the_encoder_refuses() -> None:
     assert supports(ColumnSpec("f", "float8"), pa.int32())
 
 
+# jsonb refuses \u0000 (validation's json.* check catches it before a load): no NUL in the texts
+_text = st.text(st.characters(blacklist_characters="\x00"), max_size=8)
 _json = st.recursive(
-    st.none() | st.booleans() | st.integers(-(2**40), 2**40) | st.text(max_size=8),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    st.none() | st.booleans() | st.integers(-(2**40), 2**40) | _text,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_text, inner, max_size=3),
     max_leaves=8,
 )
 

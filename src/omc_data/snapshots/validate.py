@@ -112,11 +112,13 @@ def _structural(t: Table, present: set[str], as_of: dt.datetime | None) -> Itera
                 where=f"{q(c.name)} NOT IN ({allowed})",
             )
         if c.name.endswith("_json") or c.type.name in JSON_TYPES:
+            # jsonb refuses the escaped NUL character (PostgreSQL text cannot hold it)
+            nul = f" OR contains({q(c.name)}, '\\u0000')" if c.type.name == "jsonb" else ""
             yield _Check(
                 f"json.{c.name}",
                 t.name,
-                f"{c.name} holds valid JSON text",
-                where=f"{q(c.name)} IS NOT NULL AND NOT json_valid({q(c.name)})",
+                f"{c.name} holds valid JSON text" + (" without \\u0000" if nul else ""),
+                where=f"{q(c.name)} IS NOT NULL AND (NOT json_valid({q(c.name)}){nul})",
             )
         if c.type.name == "timestamptz" and as_of is not None:
             yield _Check(
