@@ -276,7 +276,7 @@ def test_rows_referenced_by_an_app_table_stop_the_load(store: Path, pg_db: str) 
         omc_data.load_snapshot("b", db=pg_db, store=store)
     assert "1 in ext_backtest_runs" in str(err.value) and "--cascade" in str(err.value)
     assert err.value.details == [
-        "1 rows of ext_backtest_runs referencing user (backtest_runs_user_id_fkey) would block the load"
+        "1 rows of ext_backtest_runs referencing user (ext_backtest_runs_user_id_fkey) would block the load"
         " (ON DELETE NO ACTION)"
     ]
     assert db_state(pg_db) == before

@@ -180,16 +180,18 @@ def test_wider_types_are_fine(manifest: Manifest) -> None:
     assert plan.blockers == []
 
 
-def test_a_missing_table_is_skipped_and_said_unless_loaded_rows_point_at_it(manifest: Manifest) -> None:
-    plan = make_plan(manifest, catalog_schema(positions=None))  # an older schema, say
-    assert plan.blockers == [] and plan.skipped == ["positions"]
-    assert "positions" not in plan.table_names
+def test_a_missing_newer_table_is_skipped_and_said_unless_loaded_rows_point_at_it(manifest: Manifest) -> None:
+    plan = make_plan(manifest, catalog_schema(trade_audit=None, risk_rule=None))  # an older schema
+    assert plan.blockers == [] and plan.skipped == ["risk_rule", "trade_audit"]
+    assert "trade_audit" not in plan.table_names
     assert [str(b) for b in plan.bridges if b.column is None] == [
-        "positions: not in the target (an older schema); skipped"
+        "risk_rule: not in the target (an older schema); skipped",
+        "trade_audit: not in the target (an older schema); skipped",
     ]
-    plan = make_plan(manifest, catalog_schema(algorithms=None))  # deployments and backtests point at it
-    assert blockers(plan) == [("algorithms", None)]
-    assert "deployed_algorithms" in str(plan.blockers[0]) and "alembic upgrade head" in str(plan.blockers[0])
+    # a table of the seed era is in every app schema: its absence is a broken target, not an old one
+    plan = make_plan(manifest, catalog_schema(positions=None))
+    assert blockers(plan) == [("positions", None)]
+    assert "--create-schema" in str(plan.blockers[0])
 
 
 def test_a_target_without_any_of_the_tables_names_create_schema(manifest: Manifest) -> None:

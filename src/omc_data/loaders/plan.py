@@ -19,8 +19,9 @@ Whole tables (the catalog grows with the app; snapshots and targets are older or
 - a dataset table the snapshot lacks but the target has (a dataset child of the replaced tables, or a
   table added since the snapshot was made) -> bridged: left as it is (an empty one stays empty), and
   like an app table its rows that point at replaced rows stop the load (or go with ``--cascade``);
-- a snapshot table the target lacks (an older schema) -> bridged: skipped, unless a loaded table's
-  foreign key points at it, or the target has none of the snapshot's tables (then run the migrations).
+- a snapshot table newer than the seed era that the target lacks (an older schema) -> bridged:
+  skipped, unless a loaded table's foreign key points at it; a missing table of the seed era, or a
+  target with none of the snapshot's tables -> blocker (run the migrations, or --create-schema).
 """
 
 from __future__ import annotations
@@ -257,32 +258,38 @@ def make_plan(
 def _skipped_tables(
     held: list[str], schema: TargetSchema, blockers: list[Blocker], bridges: list[Bridge]
 ) -> list[str]:
-    """The snapshot's tables the target lacks: skipped (a bridge), or blockers when that is not safe."""
+    """The snapshot's tables the target lacks: a table newer than the seed era is skipped (a bridge: an
+    older schema), unless a loaded table points at it; any other missing table is a blocker."""
     missing = [n for n in held if n not in schema.tables]
-    if missing and len(missing) == len(held):
-        for name in missing:
+    loaded = [n for n in held if n in schema.tables]
+    skipped: list[str] = []
+    for name in missing:
+        referrers = [t for t in loaded if name in _catalog_parents(t)]
+        if not _newer_than_seed_era(name) or len(missing) == len(held):
             blockers.append(
                 Blocker(
                     name, None, "the target has no such table",
                     "run the app's migrations, or --create-schema in a database without dataset tables",
                 )
             )  # fmt: skip
-        return []
-    loaded = [n for n in held if n in schema.tables]
-    skipped: list[str] = []
-    for name in missing:
-        referrers = [t for t in loaded if name in _catalog_parents(t)]
-        if referrers:
+        elif referrers:
             blockers.append(
                 Blocker(
                     name, None, f"the target has no such table, and {', '.join(referrers)} would point at it",
                     "run the app's migrations (alembic upgrade head)",
                 )
             )  # fmt: skip
-            continue
-        skipped.append(name)
-        bridges.append(Bridge(name, None, "not in the target (an older schema); skipped"))
+        else:
+            skipped.append(name)
+            bridges.append(Bridge(name, None, "not in the target (an older schema); skipped"))
     return skipped
+
+
+def _newer_than_seed_era(name: str) -> bool:
+    try:
+        return catalog.table(name).since is not None
+    except KeyError:
+        return False
 
 
 def _catalog_parents(name: str) -> tuple[str, ...]:
