@@ -2,6 +2,11 @@
 
 set shell := ["bash", "-euo", "pipefail", "-c"]
 
+# uv's own Python downloads are out of reach here: use the interpreters present (3.10 to 3.13)
+export UV_PYTHON_DOWNLOADS := env("UV_PYTHON_DOWNLOADS", "never")
+# trust the certificates the system trusts (a proxy's own CA, as pip on Debian does), not only uv's bundle
+export UV_SYSTEM_CERTS := env("UV_SYSTEM_CERTS", "true")
+
 # Install Python dependencies from the lock file (and PostgreSQL from Debian when missing)
 setup:
     #!/usr/bin/env bash
@@ -24,16 +29,20 @@ demo: setup
     uv run omc-data load demo --create-schema
     uv run omc-data status
     uv run omc-data show demo
+    @echo
+    @echo "omc-data is installed in .venv, not on your PATH. To run the commands above and the README's:"
+    @echo "  source .venv/bin/activate    then: omc-data --help"
+    @echo "  or without activating:       .venv/bin/omc-data --help"
 
 # Run the whole test suite (starts its own throwaway PostgreSQL)
 test *args: setup
     uv run pytest {{args}}
 
-# ruff (lint + format check), mypy --strict on src/, and the import layering contracts
+# ruff (lint + format check), mypy --strict on src/, tests/ and bench/ (pyproject's [tool.mypy]), and the import layering contracts
 lint: setup
     uv run ruff check src tests bench
     uv run ruff format --check src tests bench
-    uv run mypy src
+    uv run mypy
     uv run lint-imports
 
 # Format the code in place

@@ -282,7 +282,7 @@ def benchmarks(ctx: BenchContext) -> list[Benchmark]:
         url = f.url(BACKUP_DB)
         expected = next(t.rows for t in f.tables if t.name == TABLE)
         with psycopg.connect(url, autocommit=True) as conn:
-            row = conn.execute(f"SELECT count(*) FROM {TABLE}").fetchone()  # type: ignore[arg-type]
+            row = conn.execute(f"SELECT count(*) FROM {TABLE}").fetchone()
         if row is None or int(row[0]) != expected:  # first run (or a failed one): load it, untimed
             f.reset(BACKUP_DB)
             argv = ctx.omc_data_argv("-q", "--store", str(f.store), "load", TAG, "--db", url, "--no-backup")

@@ -209,7 +209,7 @@ class LoadFixture:
             raise RuntimeError(f"the app-like schema {schema} is missing")
         cluster.create_database(self.url("postgres"), TEMPLATE_DB)
         with psycopg.connect(self.url(TEMPLATE_DB), autocommit=True) as conn:
-            conn.execute(schema.read_text())  # type: ignore[arg-type]  # a trusted fixture file
+            conn.execute(schema.read_text())  # a trusted fixture file
             order, views, sequences = self._read_schema(conn, list(infos))
             price_ddl = self._price_index_ddl(conn)
         self.tables = [infos[name] for name in order]
@@ -456,9 +456,9 @@ class LoadFixture:
         that every run starts from the same state with no dirty buffers of an earlier run to write."""
         names = ", ".join(ident(t.name) for t in self.tables)
         with psycopg.connect(self.url(db), autocommit=True) as conn:
-            conn.execute(f"TRUNCATE {names} CASCADE")  # type: ignore[arg-type]
+            conn.execute(f"TRUNCATE {names} CASCADE")
             for view in self.views:
-                conn.execute(f"REFRESH MATERIALIZED VIEW {view}")  # type: ignore[arg-type]
+                conn.execute(f"REFRESH MATERIALIZED VIEW {view}")
             conn.execute("CHECKPOINT")
         if count:
             self._reset_counts[db] = self._reset_counts.get(db, 0) + 1
@@ -469,7 +469,7 @@ class LoadFixture:
         with psycopg.connect(self.url(db), options="-c TimeZone=UTC") as conn:
             for rel in [ident(t.name) for t in self.tables] + self.views:
                 row = conn.execute(
-                    f"SELECT count(*), coalesce(sum(hashtext(x::text)::bigint), 0) FROM {rel} x"  # type: ignore[arg-type]
+                    f"SELECT count(*), coalesce(sum(hashtext(x::text)::bigint), 0) FROM {rel} x"
                 ).fetchone()
                 assert row is not None
                 out[rel] = (int(row[0]), int(row[1]))

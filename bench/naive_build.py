@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from faker import Faker
 
-AS_OF = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
+AS_OF = dt.datetime(2026, 11, 1, tzinfo=dt.timezone.utc)
 TICK = dt.timedelta(minutes=5)
 TICKS_PER_YEAR = 365 * 288
 CENT = Decimal("0.00000001")  # numeric(20, 8)
@@ -70,7 +70,7 @@ def rows(count: int, coins: int, seed: int) -> list[dict[str, object]]:
                     "ask": ask,
                     "last": last,
                     "timestamp": instant,
-                    "created_at": fake.date_time_between(instant, instant + TICK, tzinfo=dt.UTC),
+                    "created_at": fake.date_time_between(instant, instant + TICK, tzinfo=dt.timezone.utc),
                 }
             )
     return out

@@ -34,7 +34,7 @@ import sys
 import threading
 import time
 import urllib.parse
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -485,7 +485,7 @@ class Responses:
         for path, doc in ((COINSPOT_PATH, coinspot_latest(r)), (DEFILLAMA_PATH, defillama_protocols(r))):
             body = _dump(doc)
             self.static[path] = (body, gzip.compress(body, 6, mtime=0) if use_gzip else None)
-        newest = datetime.now(UTC).replace(second=0, microsecond=0)
+        newest = datetime.now(timezone.utc).replace(second=0, microsecond=0)
         self.pages = cryptopanic_pages(r, newest)
         self.base = ""
         self._cache: dict[tuple[int, str], tuple[bytes, bytes | None]] = {}
@@ -561,8 +561,8 @@ def main(argv: list[str] | None = None) -> int:
     Handler.bodies = responses
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
-    host, port = server.server_address[:2]
-    responses.base = f"http://{host}:{port}"
+    port = server.server_address[1]
+    responses.base = f"http://127.0.0.1:{port}"  # the address bound just above
 
     def stop(signum: int, frame: object) -> None:
         raise SystemExit(0)

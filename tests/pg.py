@@ -21,6 +21,7 @@ from omc_data.testing import server
 from omc_data.testing.server import mark_template, unique_name, with_dbname
 
 __all__ = [  # with_dbname and unique_name are the plugin's: the test modules take them from here
+    "PG_FIXTURES",
     "PgServer",
     "admin_server",
     "cloned_database",
@@ -31,6 +32,13 @@ __all__ = [  # with_dbname and unique_name are the plugin's: the test modules ta
 ]
 
 TEST_DSN_ENV = "OMC_DATA_TEST_DSN"
+
+# The fixtures that need PostgreSQL, this suite's and the omc_data.testing plugin's: conftest.py marks
+# every test using one of them ``postgres``. omc_db reaches the plugin's engine through
+# request.getfixturevalue (it prefers a host project's ``db``), so it is listed itself.
+PG_FIXTURES = frozenset(
+    {"pg_server", "pg_db", "pg_binaries", "omc_data_server", "_omc_data_engine", "omc_db", "omc_snapshot_db"}
+)
 
 
 def unavailable(reason: str) -> NoReturn:

@@ -32,8 +32,8 @@ from omc_data.snapshots.store import Store
 from omc_data.snapshots.writer import SnapshotWriter
 
 AS_OF = "2026-11-01T00:00:00Z"
-AS_OF_DT = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
-SMALL = {"seed": 7, "as_of": AS_OF, "users": 3, "coins": 2, "days": 1, "bcrypt_rounds": 4}
+AS_OF_DT = dt.datetime(2026, 11, 1, tzinfo=dt.timezone.utc)
+SMALL: dict[str, Any] = {"seed": 7, "as_of": AS_OF, "users": 3, "coins": 2, "days": 1, "bcrypt_rounds": 4}
 SMALL_CLI = ["--no-real-data", "--seed", "7", "--as-of", AS_OF, "--users", "3", "--coins", "2", "--days", "1"]
 SMALL_CLI += ["--bcrypt-rounds", "4"]
 # Variables that would steer the CLI from outside the test: never inherited by the subprocesses.
@@ -105,7 +105,7 @@ def arrow_table(table_name: str, rows: Sequence[dict[str, Any]]) -> pa.Table:
 
 
 def user_row(n: int, **overrides: Any) -> dict[str, Any]:
-    ts = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    ts = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
     row = {
         "email": f"user{n}@example.com",
         "is_active": True,
@@ -120,7 +120,7 @@ def user_row(n: int, **overrides: Any) -> dict[str, Any]:
 
 
 def session_row(n: int, user_id: uuid.UUID, **overrides: Any) -> dict[str, Any]:
-    ts = dt.datetime(2026, 2, 1, tzinfo=dt.UTC)
+    ts = dt.datetime(2026, 2, 1, tzinfo=dt.timezone.utc)
     row = {
         "id": uuid.UUID(int=1000 + n),
         "user_id": user_id,
@@ -133,7 +133,7 @@ def session_row(n: int, user_id: uuid.UUID, **overrides: Any) -> dict[str, Any]:
 
 
 def price_row(n: int, bid: str, ask: str, last: str, **overrides: Any) -> dict[str, Any]:
-    ts = dt.datetime(2026, 10, 1, tzinfo=dt.UTC) + dt.timedelta(minutes=5 * n)
+    ts = dt.datetime(2026, 10, 1, tzinfo=dt.timezone.utc) + dt.timedelta(minutes=5 * n)
     row = {
         "id": n + 1,
         "coin_type": "btc",
@@ -212,7 +212,7 @@ def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = No
 def assert_json_error(run: Run, *, kind: str, code: int) -> dict[str, Any]:
     """The run failed with ``code``, one JSON error document on stdout and one line on stderr."""
     assert run.code == code, run
-    error = run.json()["error"]
+    error: dict[str, Any] = run.json()["error"]
     assert error["kind"] == kind, run
     assert error["exit_code"] == code
     assert error["message"] and error["hint"], run

@@ -20,19 +20,28 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from omc_data import defaults
+from omc_data.api_db import LocalServer as LocalServer  # the database chores, re-exported
+from omc_data.api_db import LocalServerStopped as LocalServerStopped
+from omc_data.api_db import clear_dataset_tables as clear_dataset_tables
+from omc_data.api_db import local_server_down as local_server_down
+from omc_data.api_db import local_server_reset as local_server_reset
+from omc_data.api_db import local_server_status as local_server_status
+from omc_data.api_db import local_server_up as local_server_up
 from omc_data.errors import UsageError
 from omc_data.progress import NULL_PROGRESS, Progress
 from omc_data.snapshots.store import Listing, Snapshot, Store, validate_tag
 from omc_data.snapshots.timefmt import parse_timestamp
 
 if TYPE_CHECKING:  # the heavy parts are imported by the functions that need them
-    from omc_data.builder.collectors.collection import PruneReport
-    from omc_data.builder.collectors.live import CollectRequest, SourceFetch
-    from omc_data.builder.collectors.schedule import Filed
+    from omc_data.builder.fetch.collection import PruneReport
     from omc_data.builder.generators.spec import Spec
+    from omc_data.builder.inputs import BuildInputs
+    from omc_data.builder.live import CollectRequest, SourceFetch
     from omc_data.builder.realdata import RealInputs
+    from omc_data.builder.schedule import Filed
     from omc_data.loaders.capture import CaptureResult
     from omc_data.loaders.postgres import LoadResult
+    from omc_data.loaders.records import DatabaseStatus
     from omc_data.snapshots.diff import SnapshotDiff
     from omc_data.snapshots.manifest import Manifest
     from omc_data.snapshots.validate import Report
@@ -40,6 +49,16 @@ if TYPE_CHECKING:  # the heavy parts are imported by the functions that need the
 StoreLike = Store | Path | str
 DEFAULT_STORE = Path("snapshots")
 DEFAULT_SEED = defaults.SEED
+
+
+def chosen_tables(tables: Sequence[str] | None) -> Sequence[str] | None:
+    """``tables`` as given; None means every table, and an empty list is a UsageError, never "every table"."""
+    if tables is not None and not any(str(t).strip() for t in tables):
+        raise UsageError(
+            "an empty table list chooses no table",
+            hint="name at least one table, or leave the option out for every table; nothing was done",
+        )
+    return tables
 
 
 def open_store(store: StoreLike = DEFAULT_STORE) -> Store:
@@ -51,7 +70,7 @@ def parse_as_of(value: dt.datetime | str | None, *, now: dt.datetime | None = No
     from omc_data.builder.generators.spec import floor_tick
 
     if value is None:
-        return floor_tick(now or dt.datetime.now(dt.UTC))
+        return floor_tick(now or dt.datetime.now(dt.timezone.utc))
     if isinstance(value, str):
         try:
             value = parse_timestamp(value)
@@ -92,40 +111,27 @@ def build_snapshot(
     sources: Sequence[str] | None = None,
     collector: CollectRequest | None = None,
     require_real_data: bool = False,
+    calibrate: bool = False,
     synthetic: bool = True,
     progress: Progress = NULL_PROGRESS,
+    inputs: BuildInputs | None = None,
 ) -> Manifest:
     """Build snapshot ``tag`` and publish it (atomic; tags are immutable).
+
+    The inputs come either as keywords or as one :class:`~omc_data.builder.inputs.BuildInputs` value
+    (``inputs=``, what the CLI passes); with ``inputs`` the input keywords stay at their defaults.
 
     ``real_data``: ``off`` (every source synthetic, the default: nothing goes online), ``live`` (fetch
     the ``sources`` now with ``collector``'s endpoints, token, retry policy and clock) or ``collected``
     (use what ``collect_once`` filed under the store). ``require_real_data`` fails the build when a
     source is degraded or skipped; ``synthetic=False`` builds only the tables real sources filled.
+    ``calibrate`` fits the price model to the Coinspot ticks collected under the store (recorded in
+    the manifest's ``inputs.calibration``; published defaults without them).
     """
-    from omc_data.builder.collectors.live import CollectRequest
+    from omc_data.builder.inputs import BuildInputs
 
-    if real_data not in REAL_DATA_MODES:
-        raise UsageError(f"unknown real_data {real_data!r}", hint=f"one of {', '.join(REAL_DATA_MODES)}")
-    if real_data == "off" and not synthetic:
-        raise UsageError(
-            "--no-real-data with --no-synthetic leaves nothing to build",
-            hint="drop one of them: --no-synthetic builds only the collected tables",
-        )
-    if real_data == "off" and require_real_data:
-        raise UsageError("--require-real-data contradicts --no-real-data", hint="drop one of them")
-    if real_data == "live" and as_of is not None:
-        raise UsageError(
-            "--as-of cannot be combined with live collection: real prices are stamped at the build's tick",
-            hint="pass --no-real-data or --replay TAG to build at another instant",
-        )
-    chosen = _sources(sources)
-    request = collector or CollectRequest()
-    the_store = open_store(store)
-    if real_data == "collected":
-        as_of = as_of if as_of is not None else _latest_collected_tick(the_store, chosen)
-    elif real_data == "live":
-        as_of = request.clock.now()
-    spec = _spec(
+    tables = chosen_tables(tables)
+    given = BuildInputs(
         seed=seed,
         as_of=as_of,
         users=users,
@@ -141,12 +147,62 @@ def build_snapshot(
         password=password,
         superuser_password=superuser_password,
         bcrypt_rounds=bcrypt_rounds,
+        tables=tables,
+        parent=parent,
+        real_data=real_data,
+        sources=sources,
+        require_real_data=require_real_data,
+        calibrate=calibrate,
+        synthetic=synthetic,
     )
+    if inputs is not None and given != BuildInputs():
+        raise UsageError(
+            "build_snapshot takes the inputs as keywords or as inputs=..., not both",
+            hint="put every input in the BuildInputs value",
+        )
+    return _build_snapshot(tag, inputs or given, store, collector, progress)
+
+
+def _build_snapshot(
+    tag: str,
+    inputs: BuildInputs,
+    store: StoreLike,
+    collector: CollectRequest | None,
+    progress: Progress,
+) -> Manifest:
+    from omc_data.builder.live import CollectRequest
+
+    real_data = inputs.real_data
+    if real_data not in REAL_DATA_MODES:
+        raise UsageError(f"unknown real_data {real_data!r}", hint=f"one of {', '.join(REAL_DATA_MODES)}")
+    if real_data == "off" and not inputs.synthetic:
+        raise UsageError(
+            "--no-real-data with --no-synthetic leaves nothing to build",
+            hint="drop one of them: --no-synthetic builds only the collected tables",
+        )
+    if real_data == "off" and inputs.require_real_data:
+        raise UsageError("--require-real-data contradicts --no-real-data", hint="drop one of them")
+    as_of = inputs.as_of
+    if real_data == "live" and as_of is not None:
+        raise UsageError(
+            "--as-of cannot be combined with live collection: real prices are stamped at the build's tick",
+            hint="pass --no-real-data or --replay TAG to build at another instant",
+        )
+    chosen = _sources(inputs.sources)
+    request = collector or CollectRequest()
+    the_store = open_store(store)
+    if real_data == "collected":
+        from omc_data.builder import collected
+
+        as_of = as_of if as_of is not None else collected.latest_tick(the_store.root, chosen)
+    elif real_data == "live":
+        as_of = request.clock.now()
+    spec = _spec(**{**inputs.spec_fields(), "as_of": as_of})
+    _check_tags(tag, inputs.parent)  # once, before going online
     real = None
     if real_data != "off":
         from omc_data.builder.realdata import RealInputs
 
-        validate_tag(tag)
         if the_store.exists(tag):  # say so before going online, not after
             from omc_data.errors import SnapshotExistsError
 
@@ -154,9 +210,21 @@ def build_snapshot(
         if real_data == "live":
             pending: Any = _fetch_in_background(dataclasses.replace(request, sources=chosen, news=spec.news))
         else:
-            pending = _from_collection(the_store, spec, chosen)
-        real = RealInputs(real_data, pending, synthetic=synthetic, require=require_real_data)
-    return _build(the_store, tag, spec, tables, parent, real, progress)
+            from omc_data.builder import collected
+
+            pending = collected.fetches(the_store.root, spec, chosen)
+        real = RealInputs(real_data, pending, synthetic=inputs.synthetic, require=inputs.require_real_data)
+    return _build(
+        the_store,
+        tag,
+        spec,
+        inputs.tables,
+        inputs.parent,
+        real,
+        progress,
+        checked=True,
+        calibrate=inputs.calibrate,
+    )
 
 
 def _fetch_in_background(request: CollectRequest) -> Callable[[], dict[str, SourceFetch]]:
@@ -166,7 +234,7 @@ def _fetch_in_background(request: CollectRequest) -> Callable[[], dict[str, Sour
     overlaps the round trips). A daemon thread: Ctrl-C or a failed build does not wait for the requests
     in flight (each is bounded by the time budget anyway).
     """
-    from omc_data.builder.collectors.live import collect
+    from omc_data.builder.live import collect
 
     future: concurrent.futures.Future[dict[str, SourceFetch]] = concurrent.futures.Future()
 
@@ -181,14 +249,20 @@ def _fetch_in_background(request: CollectRequest) -> Callable[[], dict[str, Sour
 
 
 def _sources(sources: Sequence[str] | None) -> tuple[str, ...]:
-    from omc_data.builder.collectors.raw import SOURCES
+    from omc_data.builder.sources import REGISTRY, clash, defaults
 
-    chosen = tuple(SOURCES if sources is None else dict.fromkeys(sources))
-    unknown = [s for s in chosen if s not in SOURCES]
+    chosen = defaults() if sources is None else tuple(dict.fromkeys(sources))
+    unknown = [s for s in chosen if s not in REGISTRY]
     if unknown or not chosen:
         raise UsageError(
             f"unknown source {unknown[0]!r}" if unknown else "no source chosen",
-            hint=f"--sources takes a comma-separated list of {', '.join(SOURCES)}",
+            hint=f"--sources takes a comma-separated list of {', '.join(REGISTRY)}",
+        )
+    both = clash(chosen)
+    if both is not None:
+        raise UsageError(
+            f"sources {both[0]!r} and {both[1]!r} both fill {REGISTRY[both[0]].table}",
+            hint="choose one of them with --sources",
         )
     return chosen
 
@@ -203,6 +277,12 @@ def _spec(**kwargs: Any) -> Spec:
         raise UsageError(str(exc)) from exc
 
 
+def _check_tags(tag: str, parent: str | None) -> None:
+    validate_tag(tag)
+    if parent is not None:
+        validate_tag(parent)
+
+
 def _build(
     store: Store,
     tag: str,
@@ -211,61 +291,22 @@ def _build(
     parent: str | None,
     real: RealInputs | None,
     progress: Progress,
+    *,
+    checked: bool = False,
+    calibrate: bool = False,
 ) -> Manifest:
     from omc_data.builder.build import BuildRequest, build
     from omc_data.builder.generators import GENERATORS
 
-    validate_tag(tag)
-    if parent is not None:
-        validate_tag(parent)
+    if not checked:
+        _check_tags(tag, parent)
     chosen = tuple(GENERATORS) if tables is None else tuple(tables)
     unknown = [t for t in chosen if t not in GENERATORS]
     if unknown:
         raise UsageError(f"no generator for table {unknown[0]!r}", hint=f"tables: {', '.join(GENERATORS)}")
-    request = BuildRequest(tag=tag, spec=spec, tables=chosen, parent=parent, real=real)
-    return build(store, request, progress=progress)
-
-
-def _latest_collected_tick(store: Store, sources: Sequence[str]) -> dt.datetime:
-    """The latest fetch among the chosen sources' collected responses (Coinspot's when it is chosen)."""
-    from omc_data.builder.collectors.collection import Collection
-
-    collection = Collection.of_store(store.root)
-    leading = ["coinspot"] if "coinspot" in sources else list(sources)
-    latest = max((t for s in leading if (t := collection.latest(s)) is not None), default=None)
-    if latest is None:
-        raise UsageError(
-            f"nothing collected for {', '.join(leading)} under {store.root}",
-            hint="run 'omc-data collect' (e.g. from cron every 5 minutes) before 'build --from-collected'",
-        )
-    return latest
-
-
-def _from_collection(store: Store, spec: Spec, sources: Sequence[str]) -> dict[str, SourceFetch]:
-    """Every chosen source's collected responses inside the build's window, as a fetch would give them."""
-    from omc_data.builder.collectors.collection import Collection
-    from omc_data.builder.collectors.live import SourceFetch
-    from omc_data.builder.realdata import window
-
-    collection = Collection.of_store(store.root)
-    lo, hi = window(spec)
-    out: dict[str, SourceFetch] = {}
-    for source in sources:
-        responses, problems = collection.responses(source, since=lo, until=hi)
-        note = f"{len(problems)} unreadable files skipped (first: {problems[0]})" if problems else None
-        if not responses:
-            where = str(collection.root / source)
-            if collection.latest(source) is None:  # never collected (e.g. no token): not a failure
-                out[source] = SourceFetch(source, "skipped", where, reason="nothing collected for it yet")
-                continue
-            reason = f"nothing collected between {lo:%Y-%m-%d %H:%M} and {hi:%Y-%m-%d %H:%M} UTC"
-            out[source] = SourceFetch(source, "degraded", where, reason=reason)
-            continue
-        latest = responses[-1]
-        out[source] = SourceFetch(
-            source, "collected", latest.url, responses, reason=note, http_status=latest.status
-        )
-    return out
+    request = BuildRequest(tag=tag, spec=spec, tables=chosen, parent=parent, real=real, calibrate=calibrate)
+    with store.writing(f"building {tag!r}"):
+        return build(store, request, progress=progress)
 
 
 def replay_snapshot(
@@ -283,68 +324,13 @@ def replay_snapshot(
     ``as_of``, ``synthetic``, ``tables``...); a custom password is never recorded, so a snapshot built
     with one needs ``password`` (and ``superuser_password``) again.
     """
-    from omc_data.builder.collectors.live import SourceFetch
-    from omc_data.builder.collectors.raw import RawResponse
-    from omc_data.builder.generators.spec import COUNTS
-    from omc_data.builder.realdata import RealInputs
+    from omc_data.builder import replay
 
     the_store = open_store(store)
-    source = the_store.open(of)
-    source.verify()
-    m = source.manifest
-    inputs = m.inputs
-    if m.kind != "build":
-        raise UsageError(f"{of!r} is a {m.kind}, not a build: there is nothing to replay")
-    for secret in ("password", "superuser_password"):
-        if inputs.get(secret) == "custom" and overrides.get(secret) is None:
-            raise UsageError(
-                f"{of!r} was built with a custom {secret.replace('_', ' ')}, which is never recorded",
-                hint=f"pass --{secret.replace('_', '-')} again to replay it",
-            )
-    kwargs: dict[str, Any] = {
-        k: inputs[k] for k in ("seed", "superuser_email", "bcrypt_rounds", *COUNTS) if k in inputs
-    }
-    kwargs["as_of"] = inputs.get("as_of")
-    kwargs["password"] = defaults.PASSWORD
-    # "default" was recorded for the superuser's effective password: say it explicitly, or a custom
-    # --password given again would become the superuser's too
-    kwargs["superuser_password"] = (
-        defaults.PASSWORD if inputs.get("superuser_password") == "default" else None
-    )
-    synthetic_override = overrides.pop("synthetic", None)
-    tables = overrides.pop("tables", None) or inputs.get("tables")
-    kwargs.update({k: v for k, v in overrides.items() if v is not None})
-    spec = _spec(**kwargs)
-    real = None
-    recorded = inputs.get("real_data")
-    if synthetic_override is False and not isinstance(recorded, dict):
-        raise UsageError(f"{of!r} holds no collected data: --no-synthetic would leave nothing to build")
-    if isinstance(recorded, dict):
-        fetches = {}
-        for name, record in m.sources.items():
-            raw_paths = record.get("raw") or []
-            if raw_paths:
-                responses = [RawResponse.from_file((source.path / p).read_bytes()) for p in raw_paths]
-                fetches[name] = SourceFetch(
-                    name,
-                    "replayed",
-                    str(record.get("endpoint", "")),
-                    responses,
-                    reason=f"replay of {of}",
-                    http_status=record.get("http_status"),
-                )
-            elif record.get("outcome") != "synthetic":
-                fetches[name] = SourceFetch(
-                    name,
-                    str(record.get("outcome")),
-                    str(record.get("endpoint", "")),
-                    reason=record.get("reason"),
-                )
-        synthetic = bool(
-            recorded.get("synthetic", True) if synthetic_override is None else synthetic_override
-        )
-        real = RealInputs(str(recorded.get("mode", "live")), fetches, synthetic=synthetic, replay_of=of)
-    return _build(the_store, tag, spec, tables, parent, real, progress)
+    if "tables" in overrides:
+        overrides["tables"] = chosen_tables(overrides["tables"])
+    plan = replay.plan(the_store.open(of), of, overrides, _spec)
+    return _build(the_store, tag, plan.spec, plan.tables, parent, plan.real, progress)
 
 
 def load_snapshot(
@@ -371,6 +357,7 @@ def load_snapshot(
     only when they hold rows that no stored snapshot has (``needs_backup``), which is the CLI's
     default; the API's default is no backup (a script decides).
     """
+    tables = chosen_tables(tables)
     from omc_data.loaders import capture, postgres
     from omc_data.loaders.target import Target
 
@@ -389,8 +376,9 @@ def load_snapshot(
             if reason is None:
                 return
             say(f"backing up the current contents first: {reason}")
-        name = capture.backup_tag(the_store, dt.datetime.now(dt.UTC))
-        done = capture.capture(the_store, name, target, tables=tables, progress=progress)
+        name = capture.backup_tag(the_store, dt.datetime.now(dt.timezone.utc))
+        with the_store.writing(f"backing up into {name!r}"):
+            done = capture.capture(the_store, name, target, tables=tables, progress=progress)
         taken.append(done.tag)
         say(f"backup: {done.tag} ({done.rows:,} rows; 'omc-data load {done.tag}' puts them back)")
 
@@ -437,7 +425,7 @@ def needs_backup(db: str, store: StoreLike = DEFAULT_STORE, *, origin: str = "ar
 
 def database_status(
     db: str, *, origin: str = "argument", store: StoreLike = DEFAULT_STORE, deep: bool = False
-) -> dict[str, Any]:
+) -> DatabaseStatus:
     """Which snapshot ``db`` holds and whether its dataset tables changed since (``state``).
 
     ``deep`` compares contents: the tables are captured into a scratch store and diffed with the
@@ -467,7 +455,8 @@ def database_status(
     status["state"] = "changed" if changed else "unchanged"
     status["changed_tables"] = list(changed)
     status["changed_rows"] = {
-        name: {k: doc.get(k, 0) for k in ("added", "removed", "changed")} for name, doc in changed.items()
+        name: {"added": d.get("added", 0), "removed": d.get("removed", 0), "changed": d.get("changed", 0)}
+        for name, d in changed.items()
     }
     return status
 
@@ -482,6 +471,7 @@ def check_snapshot(
     origin: str = "argument",
 ) -> LoadResult:
     """What loading ``tag`` into ``db`` would do and what would stop it, read-only (``result.plan``)."""
+    tables = chosen_tables(tables)
     from omc_data.loaders import postgres
     from omc_data.loaders.target import Target
 
@@ -503,10 +493,13 @@ def capture_snapshot(
     The result's ``snapshot`` is a normal snapshot of kind ``capture``; rule breaks in the rows are
     warnings in ``report``. ``loaders.capture.backup_tag(store, now)`` names a pre-load backup.
     """
+    tables = chosen_tables(tables)
     from omc_data.loaders import capture
     from omc_data.loaders.target import Target
 
-    return capture.capture(open_store(store), tag, Target(db, origin), tables=tables, progress=progress)
+    the_store = open_store(store)
+    with the_store.writing(f"capturing {tag!r}"):
+        return capture.capture(the_store, tag, Target(db, origin), tables=tables, progress=progress)
 
 
 DB_SIDE = "@db"  # a live database in place of a tag: outside the tag grammar, so it never clashes
@@ -532,6 +525,7 @@ def diff_snapshots(
     removed afterwards; nothing is written to the database. ``rows``: sample rows of each kind per
     changed table. ``threads``/``memory_limit``: DuckDB's settings for the comparison.
     """
+    tables = chosen_tables(tables)
     from omc_data.snapshots import diff as diffing
 
     s = open_store(store)
@@ -610,12 +604,10 @@ def collect_once(
 
     Coinspot every run, DeFiLlama at most once per UTC day, CryptoPanic only posts newer than those held.
     """
-    from omc_data.builder.collectors.collection import Collection
-    from omc_data.builder.collectors.live import CollectRequest
-    from omc_data.builder.collectors.schedule import collect_into
+    from omc_data.builder import collected
+    from omc_data.builder.live import CollectRequest
 
-    request = dataclasses.replace(collector or CollectRequest(), sources=_sources(sources))
-    return collect_into(Collection.of_store(open_store(store).root), request)
+    return collected.collect_once(open_store(store).root, collector or CollectRequest(), _sources(sources))
 
 
 def prune_collection(
@@ -627,15 +619,20 @@ def prune_collection(
     now: dt.datetime | None = None,
 ) -> PruneReport:
     """Bound the collection: drop files older than ``keep_days``, then the oldest beyond ``max_bytes``."""
-    from omc_data.builder.collectors.collection import Collection
+    from omc_data.builder import collected
 
     if keep_days is None and max_bytes is None:
         raise UsageError("prune needs a limit", hint="pass --keep-days N and/or --max-size SIZE")
-    collection = Collection.of_store(open_store(store).root)
-    return collection.prune(
-        now=now or dt.datetime.now(dt.UTC), keep_days=keep_days, max_bytes=max_bytes, dry_run=dry_run
+    return collected.prune(
+        open_store(store).root,
+        now=now or dt.datetime.now(dt.timezone.utc),
+        keep_days=keep_days,
+        max_bytes=max_bytes,
+        dry_run=dry_run,
     )
 
 
 def remove_snapshot(tag: str, store: StoreLike = DEFAULT_STORE) -> Path:
-    return open_store(store).remove(tag)
+    the_store = open_store(store)
+    with the_store.writing(f"removing {tag!r}"):
+        return the_store.remove(tag)

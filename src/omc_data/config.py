@@ -5,6 +5,7 @@ pytest plugin. Library code never calls ``os.environ``.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,9 +43,20 @@ def debug(env: Mapping[str, str]) -> bool:
 
 
 def read_env_file(path: Path) -> dict[str, str]:
-    """``KEY=value`` lines as a backend ``.env`` holds them (comments, ``export`` and quotes allowed)."""
+    """``KEY=value`` lines as a backend ``.env`` holds them (comments, ``export`` and quotes allowed).
+
+    UTF-8 (a byte-order mark is fine). A value in matching single or double quotes is taken as it
+    stands between them (no escapes), and may be followed by a ``# comment``; an unquoted value ends at
+    `` #``. Lines without ``=`` are ignored; a later line wins over an earlier one.
+    """
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        bad_line = path.read_bytes()[: exc.start].count(b"\n") + 1
+        raise UsageError(
+            f"env file {path} is not UTF-8 text (line {bad_line})",
+            hint="save the env file as UTF-8, or check the --env-file path",
+        ) from None  # the decoder's message quotes the file's bytes, which may be a password's
     except OSError as exc:
         raise UsageError(
             f"cannot read env file {path}: {exc.strerror}", hint="check the --env-file path"
@@ -55,13 +67,27 @@ def read_env_file(path: Path) -> dict[str, str]:
         if not line or line.startswith("#") or "=" not in line:
             continue
         key, _, value = line.removeprefix("export ").partition("=")
-        value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-            value = value[1:-1]
-        elif " #" in value:
-            value = value.split(" #", 1)[0].rstrip()
-        out[key.strip()] = value
+        out[key.strip()] = _env_value(value.strip())
     return out
+
+
+def _env_value(value: str) -> str:
+    if value[:1] in ("'", '"'):
+        end = value.find(value[0], 1)
+        if end > 0 and (not value[end + 1 :].strip() or value[end + 1 :].lstrip().startswith("#")):
+            return value[1:end]
+    if " #" in value:
+        return value.split(" #", 1)[0].rstrip()
+    return value
+
+
+_URL_PASSWORD = re.compile(r"(://[^/:@?#]*:)[^/?#]*@")  # to the last @: a password may hold one
+_PARAM_PASSWORD = re.compile(r"(\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s&]*)", re.IGNORECASE)
+
+
+def mask_password(url: str) -> str:
+    """``url`` (a URL or ``key=value`` connection string) with any password replaced by ``***``."""
+    return _PARAM_PASSWORD.sub(r"\1***", _URL_PASSWORD.sub(r"\1***@", url))
 
 
 @dataclass(frozen=True)
@@ -71,6 +97,13 @@ class DbChoice:
     origin: str
     url: str | None = None
     settings: Mapping[str, str] | None = None
+
+    def __repr__(self) -> str:  # the password never reaches a log line or a traceback's locals
+        url = None if self.url is None else mask_password(self.url)
+        settings = None
+        if self.settings is not None:
+            settings = {k: ("***" if "PASSWORD" in k.upper() else v) for k, v in self.settings.items()}
+        return f"DbChoice(origin={self.origin!r}, url={url!r}, settings={settings!r})"
 
 
 def database_choice(db: str | None, env_file: Path | None, env: Mapping[str, str]) -> DbChoice | None:
@@ -115,18 +148,11 @@ def diff_resources(env: Mapping[str, str]) -> tuple[int | None, str | None]:
     return threads, memory
 
 
-ENV_ENDPOINTS = {
-    "coinspot": "OMC_DATA_COINSPOT_URL",
-    "defillama": "OMC_DATA_DEFILLAMA_URL",
-    "cryptopanic": "OMC_DATA_CRYPTOPANIC_URL",
-}
-ENV_CRYPTOPANIC_TOKEN = "CRYPTOPANIC_API_KEY"
-
-
-def endpoints(env: Mapping[str, str]) -> dict[str, str]:
-    """The endpoints set in the environment (``OMC_DATA_<SOURCE>_URL``: the full URL, e.g. a mirror)."""
+def endpoints(env: Mapping[str, str], names: Mapping[str, str]) -> dict[str, str]:
+    """The endpoints set in the environment: ``names`` maps each source to the variable overriding its
+    endpoint (``OMC_DATA_<SOURCE>_URL``, the full URL, e.g. a mirror); the sources declare them."""
     out = {}
-    for source, name in ENV_ENDPOINTS.items():
+    for source, name in names.items():
         value = env.get(name, "").strip()
         if value:
             if not value.startswith(("http://", "https://")):
@@ -138,23 +164,25 @@ def endpoints(env: Mapping[str, str]) -> dict[str, str]:
     return out
 
 
-def cryptopanic_token(token_file: Path | None, env: Mapping[str, str]) -> str | None:
-    """The CryptoPanic token: ``--cryptopanic-token-file`` (first line), else ``CRYPTOPANIC_API_KEY``.
+def token(
+    token_file: Path | None, env: Mapping[str, str], *, env_var: str, label: str, option: str
+) -> str | None:
+    """A source's token: the first line of ``token_file`` (given by ``option``), else ``env_var``.
 
-    Never a command-line value: argv is visible to every user of the machine (``ps``).
+    Never a command-line value: argv is visible to every user of the machine (``ps``). ``label`` names
+    the token in messages (``CryptoPanic token``).
     """
     if token_file is not None:
         try:
             lines = token_file.read_text().strip().splitlines()
         except OSError as exc:
             raise UsageError(
-                f"cannot read the CryptoPanic token file {token_file}: {exc.strerror}",
-                hint="check --cryptopanic-token-file",
+                f"cannot read the {label} file {token_file}: {exc.strerror}", hint=f"check {option}"
             ) from exc
-        token = lines[0].strip() if lines else ""
-        if not token:
+        value = lines[0].strip() if lines else ""
+        if not value:
             raise UsageError(
-                f"the CryptoPanic token file {token_file} is empty", hint="put the token on its first line"
+                f"the {label} file {token_file} is empty", hint="put the token on its first line"
             )
-        return token
-    return env.get(ENV_CRYPTOPANIC_TOKEN, "").strip() or None
+        return value
+    return env.get(env_var, "").strip() or None

@@ -2,6 +2,11 @@
 
 Every error message names the object it is about and the way out. Structured attributes (tag, table,
 path, source, ...) let callers react without parsing text; ``exit_code`` is what the CLI exits with.
+``kind`` names the error in JSON documents and ``fields()`` gives its structured attributes there.
+
+Messages name the library's parameters (``as_of``, ``cascade=True``), never command-line flags: the
+CLI maps them to its flags when it prints an error (``cli/output.py``). Fields never hold SQL text,
+row values or secrets.
 
     OmcDataError                      exit 1 unless said otherwise
     ├── UsageError                    exit 2: the caller asked for something malformed
@@ -16,6 +21,10 @@ path, source, ...) let callers react without parsing text; ``exit_code`` is what
     ├── DatabaseError                 anything about the target PostgreSQL
     │   ├── ConnectionFailedError     cannot reach or log in to the server
     │   ├── SchemaMismatchError       the target schema cannot take the snapshot
+    │   ├── ReferencingRowsError      kind referencing_rows: app rows point at rows that would go
+    │   ├── UncountableReferencesError  kind uncountable_references: cascade cannot count a chain
+    │   ├── LockHeldError             kind lock_held: another omc-data load or clear holds the lock
+    │   ├── LockTimeoutError          kind lock_timeout: other sessions held the tables' locks too long
     │   └── LocalServerError          the local throwaway cluster cannot start or stop
     └── CollectorError                a public API failed (retryable or terminal)
 """
@@ -23,12 +32,30 @@ path, source, ...) let callers react without parsing text; ``exit_code`` is what
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, ClassVar
+
+_NOT_FIELDS = frozenset({"message", "hint", "details", "exit_code"})
+
+
+def _plain(value: Any) -> Any:
+    """A field value as JSON can hold it: paths as text, tuples as lists, dataclass-like via to_json."""
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    to_json = getattr(value, "to_json", None)
+    if callable(to_json):
+        return to_json()
+    return value
 
 
 class OmcDataError(Exception):
     """Root of every error omc-data raises on purpose."""
 
     exit_code: int = 1
+    KIND: ClassVar[str | None] = None  # a kind of its own; else derived from the class name
 
     def __init__(self, message: str, *, hint: str | None = None, details: list[str] | None = None) -> None:
         super().__init__(message)
@@ -44,6 +71,8 @@ class OmcDataError(Exception):
     @property
     def kind(self) -> str:
         """A stable snake_case name for JSON error documents."""
+        if self.KIND is not None:
+            return self.KIND
         name = type(self).__name__
         out = [name[0].lower()]
         for ch in name[1:]:
@@ -51,6 +80,10 @@ class OmcDataError(Exception):
                 out.append("_")
             out.append(ch.lower())
         return "".join(out)
+
+    def fields(self) -> dict[str, Any]:
+        """The structured attributes (tag, table, store, ...) by name, as JSON values."""
+        return {k: _plain(v) for k, v in vars(self).items() if not k.startswith("_") and k not in _NOT_FIELDS}
 
 
 class UsageError(OmcDataError):
@@ -80,7 +113,7 @@ class SnapshotNotFoundError(SnapshotError):
         super().__init__(
             f"no snapshot {tag!r} in store {store}",
             tag=tag,
-            hint="run 'omc-data list' to see the tags, or pass --store",
+            hint="run 'omc-data list' to see the tags, or pass store=PATH",
         )
         self.store = store
 
@@ -100,7 +133,7 @@ class ManifestError(SnapshotError):
         super().__init__(
             message,
             tag=tag,
-            hint="the snapshot is damaged: rebuild it, or remove it with 'omc-data rm'",
+            hint="nothing was changed; the snapshot is damaged: rebuild it, or remove it with 'omc-data rm'",
         )
         self.path = path
 
@@ -114,7 +147,8 @@ class IntegrityError(SnapshotError):
         super().__init__(
             f"snapshot {tag!r} failed verification: {first}{more}",
             tag=tag,
-            hint="the snapshot was altered after it was built: rebuild it, or remove it with 'omc-data rm'",
+            hint="nothing was changed; the snapshot was altered after it was built: rebuild it, or remove it "
+            "with 'omc-data rm'",
         )
         self.problems = problems
 
@@ -152,6 +186,61 @@ class SchemaMismatchError(DatabaseError):
     pass
 
 
+class ReferencingRowsError(DatabaseError):
+    """Rows outside the replaced (or cleared) tables reference rows that would go, and no cascade.
+
+    ``tables``: rows by referencing table; ``referencing``: one entry per foreign key (table,
+    constraint, references, on_delete, rows, depth).
+    """
+
+    KIND = "referencing_rows"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        hint: str,
+        tables: dict[str, int],
+        referencing: list[dict[str, Any]],
+        details: list[str] | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint, details=details)
+        self.tables = tables
+        self.rows = sum(tables.values())
+        self.referencing = referencing
+
+
+class UncountableReferencesError(DatabaseError):
+    """``cascade=True`` cannot say exactly which rows it would delete (``chains``, one line each)."""
+
+    KIND = "uncountable_references"
+
+    def __init__(self, message: str, *, hint: str, chains: list[str]) -> None:
+        super().__init__(message, hint=hint, details=chains)
+        self.chains = chains
+
+
+class LockHeldError(DatabaseError):
+    """Another omc-data load or clear holds the database's advisory lock (``holders``, by session)."""
+
+    KIND = "lock_held"
+
+    def __init__(self, message: str, *, hint: str, holders: list[dict[str, Any]]) -> None:
+        super().__init__(message, hint=hint)
+        self.holders = holders
+
+
+class LockTimeoutError(DatabaseError):
+    """Other sessions held locks on the tables longer than ``lock_timeout`` (``blocking``, by session)."""
+
+    KIND = "lock_timeout"
+
+    def __init__(self, message: str, *, hint: str, blocking: list[dict[str, Any]], tables: list[str]) -> None:
+        super().__init__(message, hint=hint)
+        self.blocking = blocking
+        self.tables = tables
+
+
 class LocalServerError(DatabaseError):
     pass
 
@@ -161,3 +250,52 @@ class CollectorError(OmcDataError):
         super().__init__(message, hint=hint)
         self.source = source
         self.retryable = retryable
+
+
+# --- trust (issue 14): files outside the store, ordinary failures, bounded inputs --------------------
+
+
+class UnsafeFileError(SnapshotError):
+    """A snapshot file that is not a regular file inside the snapshot directory (a link, FIFO, device)."""
+
+    def __init__(self, tag: str, rel: str, reason: str) -> None:
+        super().__init__(
+            f"snapshot {tag!r}: {rel} is {reason}; only regular files inside the snapshot are read",
+            tag=tag,
+            hint="nothing was read or changed: rebuild the snapshot, or remove it with 'omc-data rm'",
+        )
+        self.path = rel
+        self.reason = reason
+
+
+class StoreError(OmcDataError):
+    """The store directory cannot be used as asked (not a directory, read-only, full, unreadable)."""
+
+    def __init__(self, message: str, *, path: Path, hint: str) -> None:
+        super().__init__(message, hint=hint)
+        self.path = path
+
+
+class RawResponseError(SnapshotError):
+    """A recorded raw response cannot be replayed (not gzip, damaged, or inflating beyond the bound)."""
+
+    def __init__(self, message: str, *, tag: str, path: str) -> None:
+        super().__init__(
+            message,
+            tag=tag,
+            hint="nothing was built: replay another snapshot, or build without --replay",
+        )
+        self.path = path
+
+
+class LimitError(UsageError):
+    """A count or size beyond what omc-data can build or read in reasonable memory and time."""
+
+    def __init__(self, option: str, value: object, limit: object, why: str) -> None:
+        super().__init__(f"{option} {value} is over the limit of {limit}", hint=f"{why}; nothing was done")
+        self.option = option
+        self.limit = limit
+
+
+class ConnectionLostError(DatabaseError):
+    """The server went away in the middle of a command (restarted, crashed, network cut)."""

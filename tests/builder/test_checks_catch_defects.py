@@ -29,7 +29,7 @@ from omc_data.snapshots.writer import SnapshotWriter
 from snaptools import Pending, Run, spawn_cli
 
 AS_OF = "2026-11-01T00:00:00Z"
-AS_OF_DT = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
+AS_OF_DT = dt.datetime(2026, 11, 1, tzinfo=dt.timezone.utc)
 BASE: dict[str, Any] = {"seed": 9, "as_of": AS_OF, "users": 8, "coins": 3, "days": 1, "bcrypt_rounds": 4}
 UNIT = decimal.Decimal("1E-10")  # the smallest quantity numeric(20,10) holds
 

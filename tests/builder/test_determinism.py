@@ -20,10 +20,17 @@ from omc_data.snapshots.checksum import sha256_file
 from snaptools import snapshot_rows
 
 AS_OF = "2026-11-01T00:00:00Z"
-AS_OF_DT = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
+AS_OF_DT = dt.datetime(2026, 11, 1, tzinfo=dt.timezone.utc)
 SMALL: dict[str, Any] = {"as_of": AS_OF, "users": 3, "coins": 2, "days": 1, "bcrypt_rounds": 4}
 ADMIN_PASSWORD = "admin-only-pw"
-RULES = {"seed": 9, "as_of": "2026-11-01T00:07:31Z", "users": 40, "coins": 3, "days": 2, "bcrypt_rounds": 4}
+RULES: dict[str, Any] = {
+    "seed": 9,
+    "as_of": "2026-11-01T00:07:31Z",
+    "users": 40,
+    "coins": 3,
+    "days": 2,
+    "bcrypt_rounds": 4,
+}
 
 
 @pytest.fixture(scope="module")
@@ -149,7 +156,7 @@ def test_manifest_keeps_no_hash(store: Path) -> None:
 
 def test_price_rules_hold_in_the_parquet(store: Path) -> None:
     prices = snapshot_rows(store, "rules", "price_data_5min")
-    as_of_tick = dt.datetime(2026, 11, 1, 0, 5, tzinfo=dt.UTC)  # 00:07:31 floored to the tick
+    as_of_tick = dt.datetime(2026, 11, 1, 0, 5, tzinfo=dt.timezone.utc)  # 00:07:31 floored to the tick
     per_coin: dict[str, list[dt.datetime]] = {}
     for r in prices:
         assert r["bid"] is not None and r["ask"] is not None and r["last"] is not None
@@ -170,7 +177,7 @@ def test_price_rules_hold_in_the_parquet(store: Path) -> None:
 
 
 def test_nothing_lies_after_as_of(store: Path) -> None:
-    for tag, as_of in (("rules", dt.datetime(2026, 11, 1, 0, 5, tzinfo=dt.UTC)), ("s5", AS_OF_DT)):
+    for tag, as_of in (("rules", dt.datetime(2026, 11, 1, 0, 5, tzinfo=dt.timezone.utc)), ("s5", AS_OF_DT)):
         snap = omc_data.open_snapshot(tag, store=store)
         for name in snap.manifest.tables:
             stamps = [c.name for c in catalog.table(name).columns if c.type == catalog.TIMESTAMPTZ]

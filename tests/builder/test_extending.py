@@ -37,7 +37,7 @@ from omc_data.snapshots.store import Store
 from omc_data.snapshots.writer import SnapshotWriter
 
 CONTRIBUTING = Path(__file__).resolve().parents[2] / "CONTRIBUTING.md"
-AS_OF = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
+AS_OF = dt.datetime(2026, 11, 1, tzinfo=dt.timezone.utc)
 SPEC = Spec(seed=7, as_of=AS_OF, users=4, coins=2, days=1, bcrypt_rounds=4)
 NAME = "backtest_results"
 
@@ -132,7 +132,6 @@ def test_loader_ddl_creates_the_table(ex: Example) -> None:
     assert create in [s.as_string(None) for s in schema_ddl(ex.tables)]
 
 
-@pytest.mark.postgres
 def test_create_schema_ddl_runs_in_postgres(ex: Example, pg_db: str) -> None:
     with psycopg.connect(pg_db, autocommit=True) as conn:
         with conn.transaction():

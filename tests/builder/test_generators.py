@@ -20,7 +20,7 @@ import omc_data
 from omc_data import catalog
 
 AS_OF = "2026-11-01T00:00:00Z"
-AS_OF_DT = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
+AS_OF_DT = dt.datetime(2026, 11, 1, tzinfo=dt.timezone.utc)
 DEFAULT: dict[str, Any] = {"seed": 3, "as_of": AS_OF, "bcrypt_rounds": 4}  # every count at its default
 SMALL: dict[str, Any] = {
     "seed": 21,
@@ -30,7 +30,7 @@ SMALL: dict[str, Any] = {
     "days": 2,
     "bcrypt_rounds": 4,
 }
-TAGS = {"default": AS_OF_DT, "small": dt.datetime(2026, 11, 1, 0, 10, tzinfo=dt.UTC)}
+TAGS = {"default": AS_OF_DT, "small": dt.datetime(2026, 11, 1, 0, 10, tzinfo=dt.timezone.utc)}
 
 # (table, column) -> (parent table, parent column), from omc-schema.md
 FOREIGN_KEYS = {
@@ -161,7 +161,8 @@ def test_keys_are_unique(built: Built) -> None:
     assert dupes([(p["coin_type"], p["timestamp"]) for p in rows["price_data_5min"]]) == []
     assert dupes([n["url"] for n in rows["news_sentiment"] if n["url"] is not None]) == []
     days = [
-        (p["protocol"], p["collected_at"].astimezone(dt.UTC).date()) for p in rows["protocol_fundamentals"]
+        (p["protocol"], p["collected_at"].astimezone(dt.timezone.utc).date())
+        for p in rows["protocol_fundamentals"]
     ]
     assert dupes(days) == []
 
@@ -327,7 +328,9 @@ def test_default_counts_are_honoured(default: Rows) -> None:
     assert len(default["deployed_algorithms"]) == 8
     assert len(default["agent_sessions"]) == 20
     assert len(default["news_sentiment"]) == 100
-    per_day = Counter(p["collected_at"].astimezone(dt.UTC).date() for p in default["protocol_fundamentals"])
+    per_day = Counter(
+        p["collected_at"].astimezone(dt.timezone.utc).date() for p in default["protocol_fundamentals"]
+    )
     assert len(per_day) == 7
     assert set(per_day.values()) == {20}
     prices = Counter(p["coin_type"] for p in default["price_data_5min"])

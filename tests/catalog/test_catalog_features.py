@@ -38,6 +38,7 @@ from omc_data.catalog import (
     UniqueKey,
     varchar,
 )
+from omc_data.errors import UsageError
 from omc_data.loaders.ddl import schema_ddl
 from omc_data.snapshots.arrowschema import arrow_schema
 from omc_data.snapshots.validate import run_checks
@@ -109,7 +110,7 @@ def test_the_made_up_catalog_is_consistent_and_a_key_that_is_not_one_is_caught()
     assert catalog.reference_problems([*TABLES, loose]) == [
         "loose.loose_ref_fkey: credential('owner',) is not a key"
     ]
-    with pytest.raises(ValueError, match="unknown columns"):
+    with pytest.raises(UsageError, match="unknown columns"):
         Table(
             "bad",
             (Column("id", UUID),),

@@ -13,6 +13,7 @@ import random
 import subprocess
 import sys
 from collections.abc import Iterator
+from typing import Any
 
 import psycopg
 import pyarrow as pa
@@ -22,6 +23,7 @@ from hypothesis import strategies as st
 
 from omc_data import catalog
 from omc_data.catalog import PgType, numeric, parse_type, varchar
+from omc_data.errors import UsageError
 from omc_data.loaders.ddl import schema_ddl
 from omc_data.snapshots.arrowschema import arrow_schema, arrow_type
 
@@ -301,7 +303,7 @@ def doc_columns(table: str) -> list[tuple[str, str, bool]]:
 
 
 @pytest.fixture
-def schema_conn(pg_db: str) -> Iterator[psycopg.Connection[tuple[object, ...]]]:
+def schema_conn(pg_db: str) -> Iterator[psycopg.Connection[tuple[Any, ...]]]:
     """A connection to a fresh database holding every table of ``schema_ddl()``."""
     with psycopg.connect(pg_db, autocommit=True) as conn:
         with conn.transaction():
@@ -315,8 +317,7 @@ def test_doc_lists_the_catalog_tables() -> None:
     assert len(DOC_COLUMNS) == 17  # the seed script's eleven, and the first six of the rest of the app
 
 
-@pytest.mark.postgres
-def test_tables_and_columns_match_the_doc(schema_conn: psycopg.Connection[tuple[object, ...]]) -> None:
+def test_tables_and_columns_match_the_doc(schema_conn: psycopg.Connection[tuple[Any, ...]]) -> None:
     tables = {
         r[0]
         for r in schema_conn.execute(
@@ -333,8 +334,7 @@ def test_tables_and_columns_match_the_doc(schema_conn: psycopg.Connection[tuple[
         assert rows == doc_columns(table), table
 
 
-@pytest.mark.postgres
-def test_information_schema_types(schema_conn: psycopg.Connection[tuple[object, ...]]) -> None:
+def test_information_schema_types(schema_conn: psycopg.Connection[tuple[Any, ...]]) -> None:
     def col(table: str, column: str) -> tuple[object, ...]:
         row = schema_conn.execute(
             "SELECT data_type, udt_name, character_maximum_length, numeric_precision, numeric_scale,"
@@ -379,8 +379,7 @@ def test_information_schema_types(schema_conn: psycopg.Connection[tuple[object, 
     assert schema_conn.execute("SELECT array_agg(extname) FROM pg_extension").fetchone() == (["plpgsql"],)
 
 
-@pytest.mark.postgres
-def test_primary_keys_and_sequences(schema_conn: psycopg.Connection[tuple[object, ...]]) -> None:
+def test_primary_keys_and_sequences(schema_conn: psycopg.Connection[tuple[Any, ...]]) -> None:
     pks = {
         r[0]: (r[1], r[2], r[3])
         for r in schema_conn.execute(
@@ -423,7 +422,7 @@ def test_primary_keys_and_sequences(schema_conn: psycopg.Connection[tuple[object
     assert uuid_defaults == (0,)
 
 
-def _unique_indexes(conn: psycopg.Connection[tuple[object, ...]]) -> dict[str, tuple[str, str]]:
+def _unique_indexes(conn: psycopg.Connection[tuple[Any, ...]]) -> dict[str, tuple[str, str]]:
     """index name -> (table, index definition) for every unique index that is not a primary key."""
     return {
         r[0]: (r[1], r[2])
@@ -435,7 +434,7 @@ def _unique_indexes(conn: psycopg.Connection[tuple[object, ...]]) -> dict[str, t
     }
 
 
-def _index_columns(conn: psycopg.Connection[tuple[object, ...]], table: str) -> dict[tuple[str, ...], bool]:
+def _index_columns(conn: psycopg.Connection[tuple[Any, ...]], table: str) -> dict[tuple[str, ...], bool]:
     """key columns (plain ones) -> unique, for every index of ``table``."""
     rows = conn.execute(
         "SELECT i.indisunique, array_agg(a.attname ORDER BY k.ord) FROM pg_index i"
@@ -450,8 +449,7 @@ def _index_columns(conn: psycopg.Connection[tuple[object, ...]], table: str) -> 
     return out
 
 
-@pytest.mark.postgres
-def test_unique_rules(schema_conn: psycopg.Connection[tuple[object, ...]]) -> None:
+def test_unique_rules(schema_conn: psycopg.Connection[tuple[Any, ...]]) -> None:
     unique = _unique_indexes(schema_conn)
     assert unique["ix_user_email"][0] == "user"
     assert unique["ix_user_email"][1].endswith("(email)")
@@ -466,8 +464,7 @@ def test_unique_rules(schema_conn: psycopg.Connection[tuple[object, ...]]) -> No
     assert _index_columns(schema_conn, "orders")[("algorithm_id",)] is False
 
 
-@pytest.mark.postgres
-def test_unique_rules_hold_for_rows(schema_conn: psycopg.Connection[tuple[object, ...]]) -> None:
+def test_unique_rules_hold_for_rows(schema_conn: psycopg.Connection[tuple[Any, ...]]) -> None:
     conn = schema_conn
     conn.execute(
         'INSERT INTO "user" (email, is_active, is_superuser, id, hashed_password)'
@@ -492,9 +489,8 @@ def test_unique_rules_hold_for_rows(schema_conn: psycopg.Connection[tuple[object
     conn.execute("INSERT INTO news_sentiment (title, url, collected_at) VALUES ('d', NULL, now())")
 
 
-@pytest.mark.postgres
 def test_protocol_fundamentals_one_row_per_protocol_per_utc_day(
-    schema_conn: psycopg.Connection[tuple[object, ...]],
+    schema_conn: psycopg.Connection[tuple[Any, ...]],
 ) -> None:
     conn = schema_conn
     conn.execute("SET TimeZone = 'Australia/Sydney'")  # the rule is about the UTC day, not the session's
@@ -517,9 +513,8 @@ def test_protocol_fundamentals_one_row_per_protocol_per_utc_day(
     assert count == (3,)
 
 
-@pytest.mark.postgres
 def test_foreign_keys_match_the_doc_without_cascade(
-    schema_conn: psycopg.Connection[tuple[object, ...]],
+    schema_conn: psycopg.Connection[tuple[Any, ...]],
 ) -> None:
     rows = schema_conn.execute(
         "SELECT c.conrelid::regclass::text, a.attname, c.confrelid::regclass::text, fa.attname,"
@@ -537,9 +532,8 @@ def test_foreign_keys_match_the_doc_without_cascade(
     assert ("orders", "algorithm_id") not in found
 
 
-@pytest.mark.postgres
 def test_no_cascade_deleting_a_referenced_user_fails(
-    schema_conn: psycopg.Connection[tuple[object, ...]],
+    schema_conn: psycopg.Connection[tuple[Any, ...]],
 ) -> None:
     conn = schema_conn
     uid = "00000000-0000-4000-8000-000000000001"
@@ -602,7 +596,7 @@ def test_load_order_reports_a_cycle() -> None:
         catalog.USER, foreign_keys=(catalog.ForeignKey(("id",), "agent_sessions", ("id",), "cyc"),)
     )
     tables = [a if t.name == "user" else t for t in catalog.TABLES]
-    with pytest.raises(ValueError, match="cycle"):
+    with pytest.raises(UsageError, match="cycle"):
         catalog.load_order(tables=tables)
 
 
@@ -622,7 +616,7 @@ def test_fingerprint_is_stable_across_processes() -> None:
     assert len(catalog.fingerprint()) == 64
 
 
-def _with_column(table: catalog.Table, column: str, **changes: object) -> list[catalog.Table]:
+def _with_column(table: catalog.Table, column: str, **changes: Any) -> list[catalog.Table]:
     columns = tuple(dataclasses.replace(c, **changes) if c.name == column else c for c in table.columns)
     changed = dataclasses.replace(table, columns=columns)
     return [changed if t.name == table.name else t for t in catalog.TABLES]

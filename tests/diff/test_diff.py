@@ -237,11 +237,11 @@ def _news_row(id_: int, url: str, currencies: list[str] | None, score: str | Non
         "title": f"news {url}",
         "source": "example",
         "url": url,
-        "published_at": dt.datetime(2026, 10, 30, tzinfo=dt.UTC),
+        "published_at": dt.datetime(2026, 10, 30, tzinfo=dt.timezone.utc),
         "sentiment": "neutral",
         "sentiment_score": None if score is None else Decimal(score),
         "currencies": currencies,
-        "collected_at": dt.datetime(2026, 10, 30, 1, tzinfo=dt.UTC),
+        "collected_at": dt.datetime(2026, 10, 30, 1, tzinfo=dt.timezone.utc),
         "total_votes": None,
     }
 

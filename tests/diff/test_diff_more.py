@@ -52,7 +52,7 @@ def test_samples_show_keys_and_the_changed_columns_only(store: Path) -> None:
     report = omc_data.diff_snapshots("a", "b", store=store, rows=5)
     price = report.tables["price_data_5min"]
     assert counts(price) == ("changed", 2, 1, 2)
-    t0 = dt.datetime(2026, 10, 1, tzinfo=dt.UTC)
+    t0 = dt.datetime(2026, 10, 1, tzinfo=dt.timezone.utc)
 
     def key(n: int) -> dict[str, str]:
         return {"coin_type": "btc", "timestamp": (t0 + dt.timedelta(minutes=5 * n)).isoformat()}

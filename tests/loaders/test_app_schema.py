@@ -43,8 +43,6 @@ from omc_data.localdb.cluster import create_database, drop_database
 from pg import PgServer, cloned_database, unique_name, with_dbname
 from snaptools import Run, build_small, run_cli, snapshot_rows, spawn_cli
 
-pytestmark = pytest.mark.postgres
-
 # Columns the current schema has and the seed era lacks (the catalog's since=CURRENT_HEAD).
 CURRENT_ONLY = {
     (t.name, c.name) for t in catalog.TABLES for c in t.columns if c.since == catalog.CURRENT_HEAD

@@ -34,8 +34,6 @@ from snaptools import (
     tree_state,
 )
 
-pytestmark = pytest.mark.postgres
-
 NEW_COLUMNS = {t.name: [c.name for c in t.columns if c.since == CURRENT_HEAD] for t in catalog.TABLES}
 
 
@@ -377,7 +375,7 @@ def test_backup_tags(tmp_path: Path) -> None:
 
 def test_prune_keeps_the_newest_backups(store: Path, loaded: str) -> None:
     s = Store(store)
-    start = dt.datetime(2026, 11, 24, tzinfo=dt.UTC)
+    start = dt.datetime(2026, 11, 24, tzinfo=dt.timezone.utc)
     backups = []
     for i in range(4):  # created in this order, so the manifests' created_at order them too
         tag = backup_tag(s, start + dt.timedelta(minutes=i))

@@ -27,10 +27,8 @@ from omc_data.snapshots.store import Snapshot
 from pg import PgServer
 from snaptools import Run, run_cli, snapshot_rows
 
-pytestmark = pytest.mark.postgres
-
 AS_OF = "2026-11-01T00:00:00Z"
-SMALL = {"as_of": AS_OF, "days": 1, "bcrypt_rounds": 4}
+SMALL: dict[str, Any] = {"as_of": AS_OF, "days": 1, "bcrypt_rounds": 4}
 
 
 @pytest.fixture(scope="module")
@@ -274,7 +272,7 @@ def test_rows_referenced_by_an_app_table_stop_the_load(store: Path, pg_db: str) 
     before = db_state(pg_db)
     with pytest.raises(DatabaseError) as err:
         omc_data.load_snapshot("b", db=pg_db, store=store)
-    assert "1 in ext_backtest_runs" in str(err.value) and "--cascade" in str(err.value)
+    assert "1 in ext_backtest_runs" in str(err.value) and "cascade=True" in str(err.value)
     assert err.value.details == [
         "1 rows of ext_backtest_runs referencing user (ext_backtest_runs_user_id_fkey) would block the load"
         " (ON DELETE NO ACTION)"

@@ -4,7 +4,6 @@ the load stops and exactly as asked when it goes on."""
 
 from __future__ import annotations
 
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -18,9 +17,7 @@ import omc_data
 from omc_data.errors import DatabaseError, SchemaMismatchError
 from omc_data.loaders import introspect, postgres, references, session
 from omc_data.loaders.target import Target
-from snaptools import Run, run_cli
-
-pytestmark = pytest.mark.postgres
+from snaptools import Pending, Run, run_cli
 
 SMALL = {"as_of": "2026-11-01T00:00:00Z", "days": 1, "bcrypt_rounds": 4}
 
@@ -175,15 +172,32 @@ def test_a_second_load_names_the_holder_and_wait_queues_behind_it(store: Path, l
         run = cli(store, "load", "b", "--db", loaded)
         assert run.code == 1
         assert f"pid {pid} (omc-data load other" in run.stderr and "--wait" in run.stderr
-        threading.Timer(
-            1.0, lambda: holder.execute("SELECT pg_advisory_unlock(%s)", [session.LOCK_KEY])
-        ).start()
-        started = time.monotonic()
-        waited = cli(store, "load", "b", "--db", loaded, "--wait")
+        waiting = Pending(["--store", str(store), "load", "b", "--db", loaded, "--wait"], None, None)
+        try:
+            wait_until_waiting_for_the_lock(holder)  # the second load queues behind this session
+            assert waiting.proc.poll() is None  # still queued: nothing released the lock yet
+        finally:
+            holder.execute("SELECT pg_advisory_unlock(%s)", [session.LOCK_KEY])
+        waited = waiting.result()
         assert waited.code == 0, waited.stderr
         assert "waiting for the load held by" in waited.stderr
-        assert time.monotonic() - started >= 1.0
     assert counts(loaded) == manifest_counts(store, "b")
+
+
+def wait_until_waiting_for_the_lock(conn: psycopg.Connection[Any], deadline_s: float = 120.0) -> None:
+    """Poll pg_locks until another session waits for omc-data's advisory lock (a generous deadline)."""
+    query = """
+        SELECT count(*) FROM pg_locks
+        WHERE locktype = 'advisory' AND NOT granted AND classid = %s AND objid = %s AND objsubid = 1
+    """
+    key = [session.LOCK_KEY >> 32, session.LOCK_KEY & 0xFFFFFFFF]
+    deadline = time.monotonic() + deadline_s
+    while time.monotonic() < deadline:
+        row = conn.execute(query, key).fetchone()
+        if row and row[0]:
+            return
+        time.sleep(0.05)  # polling interval of a condition, not a synchronising sleep
+    raise AssertionError(f"no session waited for the advisory lock within {deadline_s:.0f}s")
 
 
 def test_lock_timeout_reports_the_blocking_session_and_changes_nothing(store: Path, loaded: str) -> None:

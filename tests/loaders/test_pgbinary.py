@@ -27,7 +27,7 @@ from omc_data.loaders.pgbinary import (
 )
 
 D = decimal.Decimal
-UTC = dt.UTC
+UTC = dt.timezone.utc
 
 
 def copy_back(url: str, ddl: str, specs: list[ColumnSpec], batch: pa.RecordBatch) -> list[tuple[Any, ...]]:
@@ -48,7 +48,10 @@ def copy_back(url: str, ddl: str, specs: list[ColumnSpec], batch: pa.RecordBatch
 
 def test_every_catalog_type_round_trips_with_nulls_everywhere(pg_db: str) -> None:
     ids = [uuid.uuid4() for _ in range(4)]
-    stamps = [dt.datetime(1999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC), dt.datetime(2026, 11, 1, tzinfo=UTC)]
+    stamps: list[dt.datetime | None] = [
+        dt.datetime(1999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+        dt.datetime(2026, 11, 1, tzinfo=UTC),
+    ]
     stamps += [dt.datetime(1970, 1, 1, tzinfo=UTC), None]
     prices = [D("0.00000001"), D("-123456789012.34567890"), None, D("0")]
     qty = [D("1.5"), None, D("-0.0000000001"), D("99999999.9999999999")]

@@ -12,7 +12,7 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import LiteralString
+from typing import TYPE_CHECKING
 
 import psycopg
 import pytest
@@ -30,17 +30,15 @@ from omc_data.localdb.cluster import (
     stop_cluster,
 )
 from omc_data.localdb.project import STATE_FILE, project_down, project_status, project_up
-from pg import PgServer, unavailable, with_dbname
+from pg import PgServer, with_dbname
 
-pytestmark = pytest.mark.postgres
+if TYPE_CHECKING:
+    from typing_extensions import LiteralString  # in typing from Python 3.11
 
 
 @pytest.fixture(scope="module")
-def binaries() -> PgBinaries:
-    try:
-        return find_binaries()
-    except LocalServerError as exc:
-        unavailable(str(exc))
+def binaries(pg_binaries: PgBinaries) -> PgBinaries:
+    return pg_binaries
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +64,7 @@ def taken_port() -> Iterator[int]:
 
 
 @pytest.fixture
-def reachable_dir() -> Iterator[Path]:
+def reachable_dir(pg_binaries: PgBinaries) -> Iterator[Path]:
     """A fresh /tmp folder that the server's OS user can traverse (pytest's tmp_path is private for root)."""
     path = Path(tempfile.mkdtemp(prefix="omc-data-test-state-", dir="/tmp"))
     path.chmod(0o755)
@@ -190,7 +188,7 @@ def test_ensure_role_and_database_makes_a_plain_role_owning_the_database(
         stop_cluster(data_dir, binaries)
 
 
-def test_project_up_is_idempotent_and_down_remove_forgets_it(tmp_path: Path) -> None:
+def test_project_up_is_idempotent_and_down_remove_forgets_it(tmp_path: Path, pg_binaries: PgBinaries) -> None:
     state_dir = tmp_path / "state"
     try:
         db = project_up(state_dir)

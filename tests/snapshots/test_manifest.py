@@ -49,7 +49,7 @@ instants = st.datetimes(
     min_value=dt.datetime(1, 1, 2),
     max_value=dt.datetime(9999, 12, 30),
     timezones=st.sampled_from(
-        [dt.UTC, dt.timezone(dt.timedelta(hours=10)), dt.timezone(-dt.timedelta(hours=5))]
+        [dt.timezone.utc, dt.timezone(dt.timedelta(hours=10)), dt.timezone(-dt.timedelta(hours=5))]
     ),
 )
 scalars = (
@@ -129,7 +129,7 @@ def test_a_manifest_round_trips(manifest: Manifest) -> None:
     assert parsed.to_json() == manifest.to_json()
     assert parsed.dumps() == text
     assert parsed == manifest
-    assert parsed.created_at.tzinfo == dt.UTC
+    assert parsed.created_at.tzinfo == dt.timezone.utc
 
 
 @settings(max_examples=100, deadline=None)
@@ -213,7 +213,7 @@ def _part_leaves_the_snapshot(doc: dict[str, Any]) -> None:
 
 
 # (defect, how it is made, the fragment its message must carry)
-DAMAGES: list[tuple[str, Callable[[Path], None], str]] = [
+DAMAGES: list[tuple[str, Callable[[Path], object], str]] = [
     ("not-json", lambda s: write_manifest(s, b'{"format_version": 1, "tag": '), "is not valid JSON"),
     ("not-an-object", lambda s: write_manifest(s, b"[1, 2]\n"), "is not a JSON object"),
     ("not-utf8", lambda s: write_manifest(s, b'{"tag": "\xff"}'), "is not UTF-8"),

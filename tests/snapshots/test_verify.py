@@ -109,7 +109,7 @@ DAMAGES = [
     (
         "part replaced by a folder",
         lambda s: ((s / USER_PART).unlink(), (s / USER_PART).mkdir()),
-        f"missing file {USER_PART}",
+        f"{USER_PART} is a directory",
     ),
     (
         "extra part",

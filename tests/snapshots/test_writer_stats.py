@@ -158,7 +158,10 @@ def test_statistics_of_text_uuid_and_timestamps(tmp_path: Path) -> None:
         ),
         user_row(1, id=ids[1], full_name="Ünïcødé😀😀", timezone="Europe/Zürich"),
         user_row(
-            2, id=ids[2], full_name=None, created_at=dt.datetime(2025, 12, 31, 23, 59, 59, 123, tzinfo=dt.UTC)
+            2,
+            id=ids[2],
+            full_name=None,
+            created_at=dt.datetime(2025, 12, 31, 23, 59, 59, 123, tzinfo=dt.timezone.utc),
         ),
     ]
     stats = write_one(tmp_path / "s", USER, arrow_table("user", rows)).stats
@@ -217,7 +220,7 @@ def write_bad_snapshot(root: Path, tag: str, *, kind: str = "build") -> dict[tup
     after = AS_OF_DT + dt.timedelta(microseconds=1)
     users = [
         user_row(0),
-        user_row(1, created_at=dt.datetime(2026, 3, 1, tzinfo=dt.UTC)),  # after its updated_at
+        user_row(1, created_at=dt.datetime(2026, 3, 1, tzinfo=dt.timezone.utc)),  # after its updated_at
         user_row(2, created_at=AS_OF_DT, updated_at=AS_OF_DT),  # exactly as_of: fine
         user_row(3, created_at=after, updated_at=after + dt.timedelta(days=1)),  # after as_of
         user_row(4, id=user_row(1)["id"]),  # a duplicate primary key
@@ -229,7 +232,9 @@ def write_bad_snapshot(root: Path, tag: str, *, kind: str = "build") -> dict[tup
         session_row(0, user_row(0)["id"]),
         session_row(1, uuid.UUID(int=999)),  # no such user
         session_row(2, uuid.UUID(int=998)),  # no such user
-        session_row(3, user_row(2)["id"], updated_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC)),  # updated first
+        session_row(
+            3, user_row(2)["id"], updated_at=dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+        ),  # updated first
     ]
     prices = [
         price_row(0, bid="1", ask="2", last="1.5"),

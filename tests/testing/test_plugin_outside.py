@@ -17,7 +17,6 @@ import pytest
 
 from omc_data.testing.server import TestServer
 
-pytestmark = pytest.mark.postgres
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "backend-tests"
 
 

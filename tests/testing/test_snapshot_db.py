@@ -12,8 +12,6 @@ from omc_data.testing import SnapshotDb
 from omc_data.testing.server import TestServer
 from snaptools import SMALL
 
-pytestmark = pytest.mark.postgres
-
 
 @pytest.fixture(scope="module", autouse=True)
 def small_snapshot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:

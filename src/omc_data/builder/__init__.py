@@ -1,1 +1,2 @@
-"""The builder: collectors (real public data) and generators (seeded synthetic data) feeding the writer."""
+"""The builder: real public data (``sources``, fetched by ``fetch``) and generators (seeded synthetic
+data) feeding the writer."""

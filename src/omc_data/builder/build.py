@@ -8,17 +8,19 @@ life, so their rule breaks are warnings, and their timestamps are checked agains
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 from dataclasses import dataclass
 from typing import Any
 
 from omc_data import catalog
-from omc_data.builder.collectors.raw import SOURCES
+from omc_data.builder import sources as registry
+from omc_data.builder.calibrate import calibrate
 from omc_data.builder.generators import GENERATORS, READS
 from omc_data.builder.generators.spec import Spec
 from omc_data.builder.generators.world import RealData, World
-from omc_data.builder.realdata import REAL_OUTCOMES, TABLES, Assembled, RealInputs, assemble
+from omc_data.builder.realdata import REAL_OUTCOMES, Assembled, RealInputs, assemble
 from omc_data.errors import BuildError, ValidationError
 from omc_data.progress import NULL_PROGRESS, Progress
 from omc_data.snapshots.manifest import Manifest
@@ -41,6 +43,7 @@ class BuildRequest:
     tables: tuple[str, ...] = tuple(GENERATORS)
     parent: str | None = None
     real: RealInputs | None = None  # None: every source synthetic (--no-real-data)
+    calibrate: bool = False  # fit the price model to the store's collected Coinspot ticks
 
 
 def build(store: Store, request: BuildRequest, *, progress: Progress = NULL_PROGRESS) -> Manifest:
@@ -62,8 +65,14 @@ def build(store: Store, request: BuildRequest, *, progress: Progress = NULL_PROG
             done.append(assemble(spec, real) if real is not None else Assembled(RealData()))
         return done[0]
 
+    calibration = calibrate(store.root, spec) if request.calibrate else None
+
+    def real_data() -> RealData:
+        data = assembled().real
+        return data if calibration is None else dataclasses.replace(data, calibration=calibration.coins)
+
     # Tables that never read real data (users, agents...) are generated while the sources are fetched.
-    world = World(spec, lambda: assembled().real)
+    world = World(spec, real_data)
     with SnapshotWriter(store, request.tag, progress=progress) as writer:
         for name in _generation_order(tables):
             log.info("generating %s", name)
@@ -93,6 +102,8 @@ def build(store: Store, request: BuildRequest, *, progress: Progress = NULL_PROG
         inputs["as_of"] = format_timestamp(spec.as_of_tick)
         inputs["tables"] = list(tables)
         inputs["real_data"] = real.manifest_inputs() if real is not None else False
+        if calibration is not None:
+            inputs["calibration"] = dict(calibration.record)
         return writer.publish(
             inputs=inputs,
             libraries=library_versions(SHAPING_LIBRARIES),
@@ -127,7 +138,7 @@ def _tables(request: BuildRequest) -> tuple[str, ...]:
     real = request.real
     if real is None or real.synthetic:
         return request.tables
-    filled = {TABLES[s] for s in real.real_sources}
+    filled = {t for s in real.real_sources for t in registry.source(s).tables}
     return tuple(t for t in request.tables if t in filled)
 
 
@@ -135,15 +146,13 @@ def _source_records(request: BuildRequest, assembled: Assembled) -> dict[str, di
     """The manifest's record of every source; refuses the build when the flags ask for real data."""
     real = request.real
     records: dict[str, dict[str, Any]] = {}
-    for source in SOURCES:
+    for source in registry.REGISTRY:
         fetch = real.fetches.get(source) if real is not None else None
         record: dict[str, Any] = fetch.to_json() if fetch is not None else {"outcome": "synthetic"}
-        record["table"] = TABLES[source]
+        record["table"] = registry.source(source).table
         if source in assembled.counts:
             record.update(assembled.counts[source].to_json())
-        if source == "coinspot" and assembled.gaps:
-            record["synthetic_ticks"] = assembled.gap_ticks
-            record["gaps"] = assembled.gaps
+        record.update(assembled.records.get(source, {}))
         if record["outcome"] not in REAL_OUTCOMES:
             record["stand_in"] = "synthetic" if real is None or real.synthetic else "none"
         records[source] = record

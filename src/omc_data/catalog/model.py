@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from omc_data.errors import UsageError
+
 CURRENT_HEAD = "s2v6w3x9y4z8"
 SEED_ERA_HEAD = "28ac3452fc30"
 
@@ -184,7 +186,7 @@ class Table:
         object.__setattr__(self, "_by_name", {c.name: c for c in self.columns})
         names = [c.name for c in self.columns]
         if len(set(names)) != len(names):
-            raise ValueError(f"table {self.name}: duplicate column")
+            raise UsageError(f"table {self.name}: duplicate column", hint="name each column once")
         referenced = [*self.primary_key, *(p.column for p in self.diff_key)]
         for fk in self.foreign_keys:
             referenced.extend(fk.columns)
@@ -196,7 +198,10 @@ class Table:
             referenced.extend(ck.columns)
         unknown = sorted(set(referenced) - set(names))
         if unknown:
-            raise ValueError(f"table {self.name}: unknown columns {unknown}")
+            raise UsageError(
+                f"table {self.name}: unknown columns {unknown}",
+                hint="keys and indexes may only name the table's own columns",
+            )
 
     def column(self, name: str) -> Column:
         return self._by_name[name]

@@ -24,6 +24,7 @@ from omc_data.catalog.trading import (
     STRATEGY_PROMOTIONS,
     TRADE_AUDIT,
 )
+from omc_data.errors import UsageError
 
 TABLES: tuple[Table, ...] = (
     USER,
@@ -76,7 +77,9 @@ def load_order(names: Iterable[str] | None = None, tables: Iterable[Table] | Non
     while pending:
         ready = next((n for n in pending if all(p in done or p not in wanted for p in pool[n].parents)), None)
         if ready is None:
-            raise ValueError(f"foreign-key cycle among {pending}")
+            raise UsageError(
+                f"foreign-key cycle among {pending}", hint="a parent must not depend on its own children"
+            )
         done.append(ready)
         pending.remove(ready)
     return done

@@ -12,7 +12,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from typer.exceptions import TyperException
+
+try:  # typer 0.2x raises usage errors of its own; older typer (the OMC backend pins 0.12.5) raises click's
+    from typer.exceptions import TyperException as UsageProblem
+except ImportError:  # pragma: no cover - exercised by CI's lowest-direct run
+    from click.exceptions import ClickException as UsageProblem  # type: ignore[assignment]
 
 from omc_data import config
 from omc_data.cli import build_cmd, capture_cmd, collect_cmd, db_cmd, diff_cmd, load_cmd, store_cmds
@@ -101,7 +105,7 @@ def main(argv: list[str] | None = None) -> None:
         code = result if isinstance(result, int) else 0
     except typer.Exit as exc:
         code = exc.exit_code
-    except TyperException as exc:  # usage errors: typer prints them with the usage line
+    except UsageProblem as exc:  # usage errors: typer prints them with the usage line
         show = getattr(exc, "show", None)
         if callable(show):
             show()

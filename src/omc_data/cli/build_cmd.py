@@ -3,46 +3,25 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
 from omc_data import config, defaults
+from omc_data.builder.inputs import BuildInputs
 from omc_data.cli.output import CliProgress, Settings, emit_json, human_bytes, notice, stdout, warn
+from omc_data.cli.source_options import (
+    HTTP_TIMEOUT,
+    SOURCE_BUDGET,
+    SOURCE_NAMES,
+    HttpTimeoutOpt,
+    SourceBudgetOpt,
+    TokenFileOpt,
+    collect_request,
+    source_list,
+)
 from omc_data.errors import UsageError
-
-SOURCE_NAMES = "coinspot,defillama,cryptopanic"
-# Options shared by build and collect: how to reach the sources.
-TokenFileOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--cryptopanic-token-file",
-        help="File holding the CryptoPanic token (first line). "
-        "[env: CRYPTOPANIC_API_KEY; without one the source is skipped]",
-    ),
-]
-HttpTimeoutOpt = Annotated[float, typer.Option("--http-timeout", min=0.1, help="Seconds per HTTP request.")]
-SourceBudgetOpt = Annotated[
-    float, typer.Option("--source-budget", min=1.0, help="Seconds one source may take, retries included.")
-]
-
-
-def collect_request(
-    token_file: Path | None, http_timeout: float, source_budget: float, *, token: bool = True
-) -> Any:
-    """The CollectRequest the options and the environment describe (endpoints, token, retry policy)."""
-    from omc_data.builder.collectors.http import RetryPolicy
-    from omc_data.builder.collectors.live import CollectRequest
-
-    env = config.environ()
-    return CollectRequest(
-        endpoints=config.endpoints(env),
-        cryptopanic_token=config.cryptopanic_token(token_file, env) if token else None,
-        policy=RetryPolicy(timeout=http_timeout, budget=source_budget),
-    )
-
 
 # The spec inputs a replay takes from the replayed snapshot's manifest unless given on the command line.
 REPLAYABLE = (
@@ -150,9 +129,16 @@ def build_cmd(
         bool,
         typer.Option("--no-synthetic", help="Build only the collected tables; fail if a source fails."),
     ] = False,
+    calibrate: Annotated[
+        bool,
+        typer.Option(
+            "--calibrate",
+            help="Fit each coin's price volatility and spread to the Coinspot ticks collected in the store.",
+        ),
+    ] = False,
     cryptopanic_token_file: TokenFileOpt = None,
-    http_timeout: HttpTimeoutOpt = 10.0,
-    source_budget: SourceBudgetOpt = 90.0,
+    http_timeout: HttpTimeoutOpt = HTTP_TIMEOUT,
+    source_budget: SourceBudgetOpt = SOURCE_BUDGET,
     parent: Annotated[str | None, typer.Option(help="Tag this snapshot derives from (recorded).")] = None,
     json: Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")] = False,
 ) -> None:
@@ -217,34 +203,34 @@ def build_cmd(
         return
     real_data = "off" if no_real_data else "collected" if from_collected else "live"
     collector = collect_request(
-        cryptopanic_token_file, http_timeout, source_budget, token=real_data == "live"
+        {"cryptopanic": cryptopanic_token_file}, http_timeout, source_budget, token=real_data == "live"
+    )
+    inputs = BuildInputs(
+        seed=seed,
+        as_of=as_of,
+        users=users,
+        coins=coins,
+        days=days,
+        algorithms=algorithms,
+        deployments=deployments,
+        agent_sessions=agent_sessions,
+        orders_per_user=orders_per_user,
+        news=news,
+        protocols=protocols,
+        superuser_email=superuser_email or env.get("FIRST_SUPERUSER") or defaults.SUPERUSER_EMAIL,
+        password=password,
+        superuser_password=superuser_password or env.get("FIRST_SUPERUSER_PASSWORD") or None,
+        bcrypt_rounds=bcrypt_rounds,
+        parent=parent,
+        real_data=real_data,
+        sources=source_list(sources),
+        require_real_data=require_real_data,
+        calibrate=calibrate,
+        synthetic=not no_synthetic,
     )
     with progress.session():
         manifest = api.build_snapshot(
-            tag,
-            store=settings.store,
-            seed=seed,
-            as_of=as_of,
-            users=users,
-            coins=coins,
-            days=days,
-            algorithms=algorithms,
-            deployments=deployments,
-            agent_sessions=agent_sessions,
-            orders_per_user=orders_per_user,
-            news=news,
-            protocols=protocols,
-            superuser_email=superuser_email or env.get("FIRST_SUPERUSER") or defaults.SUPERUSER_EMAIL,
-            password=password,
-            superuser_password=superuser_password or env.get("FIRST_SUPERUSER_PASSWORD") or None,
-            bcrypt_rounds=bcrypt_rounds,
-            parent=parent,
-            real_data=real_data,
-            sources=[x.strip() for x in sources.split(",") if x.strip()],
-            collector=collector,
-            require_real_data=require_real_data,
-            synthetic=not no_synthetic,
-            progress=progress,
+            tag, store=settings.store, inputs=inputs, collector=collector, progress=progress
         )
     _report(tag, manifest, settings, started, json)
 

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from omc_data.cli.load_cmd import DbOpt, EnvFileOpt, JsonOpt, parse_tables, resolve_target
+from omc_data.cli.options import DbOpt, EnvFileOpt, JsonOpt, parse_tables, resolve_target
 from omc_data.cli.output import CliProgress, Settings, emit_json, notice, stdout, warn
 
 

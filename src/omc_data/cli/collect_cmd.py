@@ -7,14 +7,18 @@ from typing import Annotated
 
 import typer
 
-from omc_data.cli.build_cmd import (
+from omc_data.cli.output import Settings, emit_json, human_bytes, notice, stdout, warn
+from omc_data.cli.source_options import (
+    HTTP_TIMEOUT,
+    SOURCE_BUDGET,
     SOURCE_NAMES,
     HttpTimeoutOpt,
     SourceBudgetOpt,
+    SourcesOpt,
     TokenFileOpt,
     collect_request,
+    source_list,
 )
-from omc_data.cli.output import Settings, emit_json, human_bytes, notice, stdout, warn
 from omc_data.errors import OmcDataError, UsageError
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]?)i?B?\s*$", re.IGNORECASE)
@@ -31,12 +35,10 @@ def parse_size(text: str) -> int:
 
 def collect_cmd(
     ctx: typer.Context,
-    sources: Annotated[
-        str, typer.Option("--sources", help="Sources to collect, comma-separated.")
-    ] = SOURCE_NAMES,
+    sources: SourcesOpt = SOURCE_NAMES,
     cryptopanic_token_file: TokenFileOpt = None,
-    http_timeout: HttpTimeoutOpt = 10.0,
-    source_budget: SourceBudgetOpt = 90.0,
+    http_timeout: HttpTimeoutOpt = HTTP_TIMEOUT,
+    source_budget: SourceBudgetOpt = SOURCE_BUDGET,
     prune: Annotated[
         bool,
         typer.Option(
@@ -98,10 +100,10 @@ def collect_cmd(
         return
     if keep_days is not None or max_size is not None or dry_run:
         raise UsageError("--keep-days, --max-size and --dry-run go with --prune", hint="add --prune")
-    collector = collect_request(cryptopanic_token_file, http_timeout, source_budget)
+    collector = collect_request({"cryptopanic": cryptopanic_token_file}, http_timeout, source_budget)
     filed = api.collect_once(
         store=settings.store,
-        sources=[x.strip() for x in sources.split(",") if x.strip()],
+        sources=source_list(sources),
         collector=collector,
     )
     failed = [f for f in filed.values() if f.outcome == "degraded"]

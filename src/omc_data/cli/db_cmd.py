@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 from omc_data import config
+from omc_data.cli.options import JsonOpt
 from omc_data.cli.output import emit_json, notice, stdout
 
 app = typer.Typer(
@@ -22,21 +23,6 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
-
-
-def _doc(state: Any, running: bool) -> dict[str, Any]:
-    if state is None:
-        return {"exists": False, "running": False, "url": None}
-    return {
-        "exists": True,
-        "running": running,
-        "url": state.url(),
-        "port": state.port,
-        "data_dir": str(state.data_dir),
-        "postgres_version": state.version,
-    }
-
 
 @app.command("up")
 def up_cmd(
@@ -49,15 +35,14 @@ def up_cmd(
     Example:
       export DATABASE_URL=$(omc-data -q db up)
     """
-    from omc_data.localdb.project import project_up
+    from omc_data import api
 
-    home = config.home_path(config.environ())
-    state = project_up(home, port=port)
+    server = api.local_server_up(config.home_path(config.environ()), port=port)
     if json:
-        emit_json(_doc(state, True))
+        emit_json(server.to_json())
         return
-    notice(f"local PostgreSQL {state.version} running, data in {state.data_dir}")
-    stdout.print(state.url(), markup=False)
+    notice(f"local PostgreSQL {server.postgres_version} running, data in {server.data_dir}")
+    stdout.print(server.url, markup=False)
 
 
 @app.command("down")
@@ -71,13 +56,13 @@ def down_cmd(
     Example:
       omc-data db down --remove
     """
-    from omc_data.localdb.project import project_down
+    from omc_data import api
 
-    state = project_down(config.home_path(config.environ()), remove=remove)
+    done = api.local_server_down(config.home_path(config.environ()), remove=remove)
     if json:
-        emit_json({"stopped": state is not None, "removed": remove and state is not None})
+        emit_json(done.to_json())
         return
-    if state is None:
+    if not done.stopped:
         notice("no local server to stop")
     else:
         notice("local server stopped" + (" and its data removed" if remove else ""))
@@ -91,19 +76,19 @@ def status_cmd(json: JsonOpt = False) -> None:
     Example:
       omc-data db status --json
     """
-    from omc_data.localdb.project import project_status
+    from omc_data import api
 
-    state, running = project_status(config.home_path(config.environ()))
-    doc = _doc(state, running)
+    server = api.local_server_status(config.home_path(config.environ()))
     if json:
-        emit_json(doc)
-    elif not doc["exists"]:
+        emit_json(server.to_json())
+    elif not server.exists:
         stdout.print("no local server (start one with 'omc-data db up')")
     else:
         stdout.print(
-            f"{'running' if running else 'stopped'}: {doc['url']} (data in {doc['data_dir']})", markup=False
+            f"{'running' if server.running else 'stopped'}: {server.url} (data in {server.data_dir})",
+            markup=False,
         )
-    if not running:
+    if not server.running:
         raise typer.Exit(1)
 
 
@@ -119,16 +104,14 @@ def reset_cmd(
     """
     import sys
 
+    from omc_data import api
     from omc_data.errors import UsageError
-    from omc_data.localdb.cluster import HOST, SUPERUSER, create_database, drop_database
-    from omc_data.localdb.project import project_status
 
-    state, running = project_status(config.home_path(config.environ()))
-    if state is None or not running:
+    home = config.home_path(config.environ())
+    server = api.local_server_status(home)
+    if not server.running:
         raise UsageError("no local server runs", hint="start it with 'omc-data db up'")
     if not yes and sys.stdin.isatty():
-        typer.confirm(f"drop every table and row of {state.url()}?", abort=True, err=True)
-    admin = f"postgresql://{SUPERUSER}@{HOST}:{state.port}/postgres"
-    drop_database(admin, state.dbname)
-    create_database(admin, state.dbname, owner=state.role)
-    notice(f"{state.url()} is empty again")
+        typer.confirm(f"drop every table and row of {server.url}?", abort=True, err=True)
+    server = api.local_server_reset(home)
+    notice(f"{server.url} is empty again")

@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from omc_data import config
-from omc_data.cli.load_cmd import DbOpt, EnvFileOpt, resolve_target
+from omc_data.cli.options import DbOpt, EnvFileOpt, parse_tables, resolve_target
 from omc_data.cli.output import CliProgress, Settings, emit_json, stdout
 from omc_data.errors import OmcDataError, UsageError
 
@@ -160,7 +160,7 @@ def diff_cmd(
     from omc_data import api
 
     settings: Settings = ctx.obj
-    names = [t.strip() for t in tables.split(",") if t.strip()] if tables else None
+    names = parse_tables(tables)
     progress = CliProgress(settings)
     try:
         if json and markdown:

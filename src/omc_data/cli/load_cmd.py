@@ -2,98 +2,29 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from omc_data import config
+from omc_data.cli.options import (
+    CascadeOpt,
+    ColumnLossOpt,
+    DbOpt,
+    EnvFileOpt,
+    JsonOpt,
+    LockTimeoutOpt,
+    TablesOpt,
+    WaitOpt,
+    parse_tables,
+    resolve_target,
+)
 from omc_data.cli.output import CliProgress, Settings, emit_json, notice, stdout
 from omc_data.errors import UsageError
 
 if TYPE_CHECKING:
     from omc_data.loaders.postgres import LoadResult
-    from omc_data.loaders.target import Target
-
-DbOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--db",
-        help="Target database URL [else DATABASE_URL, else POSTGRES_*, "
-        "else the local server of 'omc-data db up']",
-        show_default=False,
-    ),
-]
-EnvFileOpt = Annotated[
-    Path | None,
-    typer.Option("--env-file", help="Read DATABASE_URL / POSTGRES_* from this file (a backend .env)."),
-]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
-
-
-def resolve_target(db: str | None, env_file: Path | None, settings: Settings) -> Target:
-    """--db, DATABASE_URL, POSTGRES_* (also from --env-file), else the local server omc-data started."""
-    from omc_data.loaders.target import Target, conninfo_from_settings
-    from omc_data.localdb.project import project_status
-
-    env = config.environ()
-    choice = config.database_choice(db, env_file, env)
-    if choice is not None:
-        if choice.url is not None:
-            return Target(choice.url, choice.origin)
-        s = choice.settings or {}
-        conninfo = conninfo_from_settings(
-            server=s["POSTGRES_SERVER"],
-            port=s.get("POSTGRES_PORT"),
-            user=s.get("POSTGRES_USER"),
-            password=s.get("POSTGRES_PASSWORD"),
-            db=s.get("POSTGRES_DB"),
-        )
-        return Target(conninfo, choice.origin)
-    state, running = project_status(config.home_path(env))
-    if state is None or not running:
-        raise UsageError(
-            "no database to use: --db, DATABASE_URL and POSTGRES_SERVER are unset and no local server runs",
-            hint="pass --db postgresql://user@host/db, or start a local server with 'omc-data db up'",
-        )
-    notice(f"using the local server {state.url()} (started by 'omc-data db up')", settings)
-    return Target(state.url(), "local server")
-
-
-def parse_tables(value: str | None) -> list[str] | None:
-    """``--tables a,b`` as a list; None (every table) when the option is absent."""
-    return [t.strip() for t in value.split(",") if t.strip()] if value else None
-
-
-TablesOpt = Annotated[
-    str | None, typer.Option(help="Only these tables (and their dataset children), comma-separated.")
-]
-CascadeOpt = Annotated[
-    bool,
-    typer.Option(
-        "--cascade", help="Also delete the app rows that reference replaced rows (listed, never silently)."
-    ),
-]
-WaitOpt = Annotated[
-    bool, typer.Option("--wait", help="Queue behind a running load instead of failing at once.")
-]
-LockTimeoutOpt = Annotated[
-    float,
-    typer.Option(
-        "--lock-timeout",
-        metavar="SECONDS",
-        min=0,
-        help="Give up (changing nothing) when the app holds the tables' locks longer than this; 0 waits.",
-    ),
-]
-ColumnLossOpt = Annotated[
-    bool,
-    typer.Option(
-        "--allow-column-loss",
-        help="Load into an older schema that lacks snapshot columns holding data (drops them, reported).",
-    ),
-]
+    from omc_data.loaders.records import DatabaseStatus
 
 
 def _print_plan(result: LoadResult) -> None:
@@ -202,26 +133,28 @@ def load_cmd(
         _print_plan(result)
         stdout.print(f"dry run: nothing was changed in {result.target}", markup=False)
     else:
-        table = Table("table", "rows loaded", "rows replaced", "seconds", box=None)
-        for t in result.tables:
-            table.add_row(t.name, f"{t.rows:,}", f"{t.deleted:,}", f"{t.seconds:.2f}")
-        stdout.print(table)
-        _print_findings(result)
-        for name, rows in result.cascaded.items():
-            stdout.print(f"deleted by --cascade: {rows:,} rows of {name}", markup=False)
-        if result.backup:
-            stdout.print(
-                f"previous contents saved as {result.backup} (omc-data load {result.backup})", markup=False
-            )
-        if result.backup:
-            stdout.print(
-                f"backup of the previous contents: {result.backup} ('omc-data load {result.backup}')"
-            )
-        stdout.print(
-            f"loaded {tag} into {result.target}: {result.rows:,} rows in {result.seconds:.2f}s", markup=False
-        )
+        _print_loaded(tag, result)
     if dry_run and result.plan and result.plan.blockers:
         raise typer.Exit(1)
+
+
+def _print_loaded(tag: str, result: LoadResult) -> None:
+    """The human summary of a load: rows per table, findings, cascaded rows, the backup, the total."""
+    table = Table("table", "rows loaded", "rows replaced", "seconds", box=None)
+    for t in result.tables:
+        table.add_row(t.name, f"{t.rows:,}", f"{t.deleted:,}", f"{t.seconds:.2f}")
+    stdout.print(table)
+    _print_findings(result)
+    for name, rows in result.cascaded.items():
+        stdout.print(f"deleted by --cascade: {rows:,} rows of {name}", markup=False)
+    if result.backup:
+        stdout.print(
+            f"previous contents saved as {result.backup} (omc-data load {result.backup})", markup=False
+        )
+        stdout.print(f"backup of the previous contents: {result.backup} ('omc-data load {result.backup}')")
+    stdout.print(
+        f"loaded {tag} into {result.target}: {result.rows:,} rows in {result.seconds:.2f}s", markup=False
+    )
 
 
 def check_cmd(
@@ -298,7 +231,7 @@ def clear_cmd(
       omc-data clear --yes --db postgresql://app@localhost:5432/app
       omc-data clear --tables price_data_5min --yes --json
     """
-    from omc_data.loaders import postgres
+    from omc_data import api
 
     settings: Settings = ctx.obj
     if not dry_run and not yes:
@@ -306,8 +239,9 @@ def clear_cmd(
             "clear deletes every row of the dataset tables", hint="add --yes, or --dry-run to preview"
         )
     target = resolve_target(db, env_file, settings)
-    result = postgres.clear(
-        target,
+    result = api.clear_dataset_tables(
+        target.conninfo,
+        origin=target.origin,
         tables=parse_tables(tables),
         cascade=cascade,
         dry_run=dry_run,
@@ -356,6 +290,11 @@ def status_cmd(
     if json:
         emit_json(status)
         return
+    _print_status(status)
+
+
+def _print_status(status: DatabaseStatus) -> None:
+    """The human form of ``status``: what was loaded, whether it changed since, the tables' rows."""
     last = status["last_load"]
     if last and last["kind"] == "clear":
         stdout.print(f"{status['target']} was cleared by omc-data at {last['loaded_at']}", markup=False)
@@ -371,9 +310,9 @@ def status_cmd(
     changed = f" ({', '.join(status['changed_tables'])})" if status["changed_tables"] else ""
     how = " (contents compared row by row)" if status.get("deep") else ""
     stdout.print(f"since then: {state}{changed}{how}", markup=False)
-    for name, rows in status.get("changed_rows", {}).items():
+    for name, diff in status.get("changed_rows", {}).items():
         stdout.print(
-            f"  {name}: {rows['added']:,} added, {rows['removed']:,} removed, {rows['changed']:,} changed",
+            f"  {name}: {diff['added']:,} added, {diff['removed']:,} removed, {diff['changed']:,} changed",
             markup=False,
         )
     if status["alembic_revision"]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 import time
 from collections.abc import Iterator
@@ -77,22 +78,46 @@ def warn(message: str) -> None:
     stderr.print(f"warning: {message}", style="yellow", markup=False)
 
 
+# The library's messages name its parameters; the CLI says its flags instead. One mapping, here.
+PARAMETER_FLAGS: dict[str, str] = {
+    "allow_column_loss=True": "--allow-column-loss",
+    "as_of": "--as-of",
+    "cascade=True": "--cascade",
+    "create_schema=True": "--create-schema",
+    "lock_timeout": "--lock-timeout",
+    "store=PATH": "--store",
+    "tables=[...]": "--tables",
+    "wait=True": "--wait",
+}
+_NAMES = "|".join(re.escape(p) for p in sorted(PARAMETER_FLAGS, key=len, reverse=True))
+_PARAMETER = re.compile(rf"(?<![\w-])({_NAMES})(?!\w)")
+
+
+def as_flags(text: str) -> str:
+    """``text`` with the library's parameter names replaced by the CLI's flags."""
+    return _PARAMETER.sub(lambda m: PARAMETER_FLAGS[m.group(1)], text)
+
+
+def error_document(exc: OmcDataError) -> dict[str, Any]:
+    """The ``--json`` error document: kind, message, hint, details, exit code, and the error's fields."""
+    doc: dict[str, Any] = {
+        "kind": exc.kind,
+        "message": as_flags(exc.message),
+        "hint": as_flags(exc.hint) if exc.hint else exc.hint,
+        "details": [as_flags(line) for line in exc.details],
+        "exit_code": exc.exit_code,
+    }
+    for name, value in exc.fields().items():
+        doc.setdefault(name, value)  # a field never hides the fixed keys
+    return {"error": doc}
+
+
 def render_error(exc: OmcDataError, *, json_mode: bool) -> None:
     if json_mode:
-        emit_json(
-            {
-                "error": {
-                    "kind": exc.kind,
-                    "message": exc.message,
-                    "hint": exc.hint,
-                    "details": exc.details,
-                    "exit_code": exc.exit_code,
-                }
-            }
-        )
-    stderr.print(f"error: {exc}", style="red", markup=False, soft_wrap=True)
+        emit_json(error_document(exc))
+    stderr.print(f"error: {as_flags(str(exc))}", style="red", markup=False, soft_wrap=True)
     for line in exc.details:
-        stderr.print(f"  - {line}", markup=False, soft_wrap=True)
+        stderr.print(f"  - {as_flags(line)}", markup=False, soft_wrap=True)
 
 
 def human_bytes(n: int) -> str:

@@ -9,9 +9,9 @@ import typer
 from rich.table import Table
 
 from omc_data import defaults
+from omc_data.cli.options import JsonOpt
 from omc_data.cli.output import Settings, emit_json, human_bytes, notice, stdout
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
 TagArg = Annotated[str, typer.Argument(help="Snapshot tag.", show_default=False)]
 
 

@@ -23,7 +23,7 @@ import re
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, LiteralString
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 from psycopg import pq, sql
@@ -39,6 +39,9 @@ from omc_data.errors import (
 from omc_data.loaders.copyout import CopyFailed, copy_batches, select_expression
 from omc_data.loaders.session import connect, first_line, scrub
 from omc_data.loaders.target import Target
+
+if TYPE_CHECKING:
+    from typing_extensions import LiteralString  # in typing from Python 3.11
 from omc_data.progress import NULL_PROGRESS, Progress, Task
 from omc_data.snapshots.manifest import TableEntry
 from omc_data.snapshots.provenance import library_versions, omc_data_version
@@ -110,7 +113,7 @@ def backup_tag(store: Store, now: dt.datetime) -> str:
     """``pre-load-YYYYMMDDTHHMMSSZ`` for ``now`` (aware), with ``-1``, ``-2``... when that tag is taken."""
     if now.tzinfo is None:
         raise ValueError("naive datetime: pass an aware instant, e.g. datetime.now(UTC)")
-    base = BACKUP_PREFIX + now.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    base = BACKUP_PREFIX + now.astimezone(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     tag, n = base, 0
     while store.exists(tag) or (store.root.is_dir() and any(store.root.glob(f"{TMP_PREFIX}{tag}-*"))):
         n += 1
@@ -128,7 +131,7 @@ def chosen_tables(tables: Sequence[str] | None) -> list[str]:
             f"no dataset table {unknown[0]!r}", hint=f"tables: {', '.join(catalog.table_names())}"
         )
     if not tables:
-        raise UsageError("no table to capture", hint="leave --tables out to capture every dataset table")
+        raise UsageError("no table to capture", hint="leave tables=[...] out to capture every dataset table")
     return catalog.load_order(tables)
 
 
@@ -197,7 +200,7 @@ def capture_from(
         others = f" (and {', '.join(missing[1:])})" if len(missing) > 1 else ""
         raise SchemaMismatchError(
             f"{target.masked} has no table {missing[0]!r}{others} in schema {facts['schema']!r}",
-            hint="migrate the database, or leave the table out with --tables",
+            hint="migrate the database, or leave the table out with tables=[...]",
             table=missing[0],
         )
     plans = [_Plan.make(catalog.table(name), columns[name], target) for name in wanted]
@@ -263,7 +266,7 @@ def _prepare(conn: psycopg.Connection[Any]) -> dict[str, Any]:
     if isolation not in ("repeatable read", "serializable"):
         log.warning("capturing at isolation %s: the tables may not be consistent with each other", isolation)
     return {
-        "as_of": as_of.astimezone(dt.UTC),
+        "as_of": as_of.astimezone(dt.timezone.utc),
         "schema": schema,
         "server_version": version,
         "isolation": isolation,
@@ -349,7 +352,7 @@ class _Plan:
             raise SchemaMismatchError(
                 f"table {table.name!r} of {target.masked} has no column {required[0]!r}, "
                 "which the catalog requires (NOT NULL)",
-                hint=f"migrate the database, or leave {table.name} out with --tables",
+                hint=f"migrate the database, or leave {table.name} out with tables=[...]",
                 table=table.name,
             )
         return _Plan(
@@ -430,7 +433,7 @@ def _copy_table(
     except CopyFailed as exc:
         raise DatabaseError(
             f"reading {name} from {target.masked} failed: {scrub(str(exc), target.dsn)}",
-            hint="nothing was published; check the server log, or capture the other tables with --tables",
+            hint="nothing was published; check the server log, or capture the other tables with tables=[...]",
             table=name,
         ) from exc
     finally:

@@ -111,7 +111,8 @@ def copy_batches(
                 message = re.sub(r"CSV column #(\d+)", lambda m: f"column {names[int(m[1])]}", str(exc))
                 raise DatabaseError(
                     f"cannot read the rows of {table.name}: {message}",
-                    hint="a value a snapshot cannot hold (infinity, NaN): leave the table out with --tables",
+                    hint="a value a snapshot cannot hold (infinity, NaN): "
+                    "leave the table out with tables=[...]",
                     table=table.name,
                 ) from exc
             if parsed.num_rows != rows:
@@ -147,14 +148,14 @@ def _to_batch(table: Table, parsed: pa.Table) -> pa.RecordBatch:
         except (pa.ArrowInvalid, ValueError) as exc:
             raise SchemaMismatchError(
                 f"{table.name}.{f.name} holds a value that does not fit {table.column(f.name).type}: {exc}",
-                hint=f"fix the value, or leave {table.name} out with --tables",
+                hint=f"fix the value, or leave {table.name} out with tables=[...]",
                 table=table.name,
             ) from exc
         if not f.nullable and column.null_count:
             raise SchemaMismatchError(
                 f"{table.name}.{f.name} holds NULL in {column.null_count} rows, "
                 "but the catalog says NOT NULL (a snapshot cannot hold them)",
-                hint=f"fix the rows, or leave {table.name} out with --tables",
+                hint=f"fix the rows, or leave {table.name} out with tables=[...]",
                 table=table.name,
             )
         arrays.append(column)

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from omc_data import catalog
 from omc_data.catalog import PgType
@@ -72,6 +72,9 @@ _TARGET_FAMILY = {
 }
 
 
+EmptyWith = Literal["TRUNCATE", "DELETE"]  # DELETE for tables other tables reference
+
+
 @dataclass(frozen=True)
 class Blocker:
     table: str
@@ -111,7 +114,7 @@ class TablePlan:
     rows: int  # rows the snapshot loads
     columns: list[ColumnSpec]  # the COPY column list, in the encoder's order
     binary: bool  # binary COPY (else text COPY for types the encoder cannot send)
-    empty_with: str  # TRUNCATE | DELETE
+    empty_with: EmptyWith
     sequences: dict[str, str]  # column -> sequence to move past the loaded ids
     dropped: list[str] = field(default_factory=list)  # snapshot columns left out (--allow-column-loss)
 
@@ -203,7 +206,7 @@ def _type_blocker(table: str, col: TargetColumn, snap_type: PgType, stats: dict[
     return None
 
 
-def empty_with(schema: TargetSchema, table: TargetTable) -> str:
+def empty_with(schema: TargetSchema, table: TargetTable) -> EmptyWith:
     """DELETE for tables other tables reference (TRUNCATE would refuse), TRUNCATE for the rest."""
     if schema.referenced(table.name) or "TRUNCATE" not in table.privileges or table.partitioned:
         return "DELETE"

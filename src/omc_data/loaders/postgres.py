@@ -20,6 +20,7 @@ The COPY streams Parquet batch by batch: a reader thread decodes and encodes the
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import queue
 import threading
@@ -27,14 +28,21 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import psycopg
 import pyarrow.parquet as pq
 from psycopg import sql
 
 from omc_data import catalog
-from omc_data.errors import DatabaseError, SchemaMismatchError
+from omc_data.errors import (
+    ConnectionLostError,
+    DatabaseError,
+    IntegrityError,
+    SchemaMismatchError,
+    UncountableReferencesError,
+    UsageError,
+)
 from omc_data.loaders import indexes, introspect, pgbinary, records, references
 from omc_data.loaders.ddl import schema_ddl
 from omc_data.loaders.plan import (
@@ -59,6 +67,8 @@ from omc_data.snapshots.store import Snapshot
 
 log = logging.getLogger(__name__)
 
+CopyFormat = Literal["binary", "text"]  # binary COPY, or text for types the encoder does not send
+
 BATCH_BYTES = 8 * 1024 * 1024  # encoded bytes per COPY batch: bounds memory for wide text tables
 REBUILD_MIN_ROWS = 50_000  # below this, maintaining the indexes during the COPY is cheaper
 LOCK_TIMEOUT_S = 10.0
@@ -71,7 +81,7 @@ class TableLoad:
     deleted: int
     seconds: float
     rebuilt: list[str] = field(default_factory=list)  # indexes and keys set aside and rebuilt
-    copy_format: str = "binary"
+    copy_format: CopyFormat = "binary"
 
 
 @dataclass
@@ -271,36 +281,23 @@ def load(
     ``before_write(tables)`` runs once the plan is settled and the lock held, just before the first
     write (``load --backup`` captures the current contents of ``tables`` there, on its own connection).
     """
-    started = time.perf_counter()
-    with progress.task("verify checksums"):
-        snapshot.verify()
-    unknown = [t for t in (tables or []) if t not in snapshot.manifest.tables]
-    if unknown:
-        raise SchemaMismatchError(
-            f"snapshot {snapshot.tag!r} has no table {unknown[0]!r}",
-            hint=f"it holds: {', '.join(snapshot.manifest.tables)}",
+    if tables is not None and not tables:
+        raise UsageError(
+            "an empty table list chooses no table", hint="name a table, or pass None for every one"
         )
+    started = time.perf_counter()
+    _verify(snapshot, tables, progress)
     result = LoadResult(tag=snapshot.tag, target=target.masked, created_schema=create_schema, dry_run=dry_run)
     with connect(target, purpose=f"omc-data load {snapshot.tag}") as conn:
         try:
-            if dry_run and not create_schema:  # with create_schema, the DDL runs and is rolled back
-                conn.execute("SET TRANSACTION READ ONLY")
-            if not dry_run:
-                take_lock(conn, target, wait=wait, on_wait=notice)
-            set_lock_timeout(conn, lock_timeout)
+            _begin(conn, target, dry_run=dry_run, read_only=dry_run and not create_schema, wait=wait,
+                   lock_timeout=lock_timeout, notice=notice)  # fmt: skip
             if create_schema:
                 _create_schema(conn, target, snapshot, dry_run=dry_run)
             plan, schema = _plan(conn, snapshot, tables, allow_column_loss)
             result.plan = plan
             if plan.blockers and not dry_run:
-                first, more = plan.blockers[0], len(plan.blockers) - 1
-                raise SchemaMismatchError(
-                    f"cannot load {snapshot.tag!r} into {target.masked}: {first.what}"
-                    + (f" (and {more} more blocking difference{'s' if more > 1 else ''})" if more else ""),
-                    hint=f"{first.way_out}; {NOTHING_CHANGED}",
-                    table=first.table,
-                    details=[str(b) for b in plan.blockers] if more else [],
-                )
+                raise _blocked(plan, snapshot, target)
             if not plan.blockers:
                 if not dry_run:  # what is counted now is what gets deleted: no new references meanwhile
                     references.lock_against_new_references(conn, schema.foreign_keys, plan.table_names)
@@ -310,33 +307,101 @@ def load(
                 conn.rollback()
                 result.seconds = time.perf_counter() - started
                 return result
-            if result.referencing and not cascade:
-                where = ", ".join(f"{r.rows:,} in {r.table}" for r in result.referencing)
-                raise DatabaseError(
-                    f"rows in other tables reference the rows this load replaces: {where}",
-                    hint=f"{NOTHING_CHANGED}; --cascade deletes exactly those rows (a backup keeps the "
-                    "dataset tables, not them)",
-                    details=[str(r) for r in result.referencing],
-                )
-            if result.referencing:
-                unsure = references.uncountable(result.referencing, schema.foreign_keys)
-                if unsure:
-                    raise DatabaseError(
-                        f"--cascade cannot say exactly which rows it would delete: {unsure[0]}",
-                        hint=f"{NOTHING_CHANGED}; delete those rows yourself first, then load",
-                        details=unsure,
-                    )
+            _refuse_referencing(result.referencing, schema, cascade=cascade)
             if before_write is not None:
                 before_write(plan.table_names)
             _write(conn, snapshot, plan, schema, result, rebuild_min_rows, progress, notice)
             conn.commit()
         except BaseException as exc:
-            conn.rollback()
+            _rollback(conn)
             if isinstance(exc, psycopg.Error):
-                raise explain(exc, f"loading {snapshot.tag!r} into", target, plan_tables(result)) from exc
+                raise _explain(
+                    conn, exc, f"loading {snapshot.tag!r} into", target, plan_tables(result)
+                ) from exc
             raise
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _verify(snapshot: Snapshot, tables: Sequence[str] | None, progress: Progress) -> None:
+    """Step 1: every checksum, and the tables asked for: a bad snapshot stops before any connection."""
+    with progress.task("verify checksums"):
+        snapshot.verify()
+    unknown = [t for t in (tables or []) if t not in snapshot.manifest.tables]
+    if unknown:
+        raise SchemaMismatchError(
+            f"snapshot {snapshot.tag!r} has no table {unknown[0]!r}",
+            hint=f"it holds: {', '.join(snapshot.manifest.tables)}",
+        )
+
+
+def _begin(
+    conn: psycopg.Connection[Any],
+    target: Target,
+    *,
+    dry_run: bool,
+    read_only: bool,
+    wait: bool,
+    lock_timeout: float,
+    notice: Callable[[str], None],
+) -> None:
+    """Step 2: the transaction's settings, and the advisory lock unless nothing will be written."""
+    if read_only:  # a dry run with create_schema runs the DDL and rolls it back
+        conn.execute("SET TRANSACTION READ ONLY")
+    if not dry_run:
+        take_lock(conn, target, wait=wait, on_wait=notice)
+    set_lock_timeout(conn, lock_timeout)
+
+
+def _blocked(plan: Plan, snapshot: Snapshot, target: Target) -> SchemaMismatchError:
+    first, more = plan.blockers[0], len(plan.blockers) - 1
+    return SchemaMismatchError(
+        f"cannot load {snapshot.tag!r} into {target.masked}: {first.what}"
+        + (f" (and {more} more blocking difference{'s' if more > 1 else ''})" if more else ""),
+        hint=f"{first.way_out}; {NOTHING_CHANGED}",
+        table=first.table,
+        details=[str(b) for b in plan.blockers] if more else [],
+    )
+
+
+def _refuse_referencing(
+    found: Sequence[references.Referencing], schema: introspect.TargetSchema, *, cascade: bool
+) -> None:
+    """Step 4's verdict: referencing rows stop the load without ``cascade``, or when uncountable."""
+    if found and not cascade:
+        where = ", ".join(f"{r.rows:,} in {r.table}" for r in found)
+        raise references.refusal(
+            found,
+            f"rows in other tables reference the rows this load replaces: {where}",
+            hint=f"{NOTHING_CHANGED}; cascade=True deletes exactly those rows (a backup keeps the "
+            "dataset tables, not them)",
+        )
+    unsure = references.uncountable(found, schema.foreign_keys) if found else []
+    if unsure:
+        raise UncountableReferencesError(
+            f"cascade=True cannot say exactly which rows it would delete: {unsure[0]}",
+            hint=f"{NOTHING_CHANGED}; delete those rows yourself first, then load",
+            chains=unsure,
+        )
+
+
+def _rollback(conn: psycopg.Connection[Any]) -> None:
+    """Roll back; on a lost connection the server has already discarded the transaction."""
+    if conn.broken or conn.closed:
+        return
+    conn.rollback()
+
+
+def _explain(
+    conn: psycopg.Connection[Any], exc: psycopg.Error, doing: str, target: Target, tables: list[str]
+) -> DatabaseError:
+    if conn.broken or conn.closed:
+        return ConnectionLostError(
+            f"{doing} {target.masked} failed: the connection to the server was lost (restarted or stopped?)",
+            hint=f"{NOTHING_CHANGED}: the server discards an unfinished transaction; retry once the "
+            "server is back",
+        )
+    return explain(exc, doing, target, tables)
 
 
 def plan_tables(result: LoadResult) -> list[str]:
@@ -349,8 +414,8 @@ def _create_schema(
     present = existing_tables(conn, catalog.table_names())
     if present:
         raise SchemaMismatchError(
-            f"--create-schema refuses: {target.masked} already has {', '.join(sorted(present))}",
-            hint="load without --create-schema, or into an empty database",
+            f"create_schema=True refuses: {target.masked} already has {', '.join(sorted(present))}",
+            hint="load without create_schema=True, or into an empty database",
         )
     for stmt in schema_ddl():
         conn.execute(stmt)
@@ -389,6 +454,21 @@ def _write(
     progress: Progress,
     notice: Callable[[str], None],
 ) -> None:
+    """Step 5: empty, copy, sequences, views and statistics, and the record of the load."""
+    deleted, truncated = _empty(conn, plan, result, progress)
+    for t in plan.tables:
+        loaded = _copy_table(conn, snapshot, t, schema.tables[t.name], t.name in truncated, rebuild_min_rows,
+                             progress, notice)  # fmt: skip
+        result.tables.append(dataclasses.replace(loaded, deleted=deleted.get(t.name, 0)))
+    _restart_sequences(conn, plan.tables)
+    _finish(conn, plan, result, progress)
+    _record(conn, snapshot, result)
+
+
+def _empty(
+    conn: psycopg.Connection[Any], plan: Plan, result: LoadResult, progress: Progress
+) -> tuple[dict[str, int], set[str]]:
+    """Children first: the counted referencing rows (cascade), then each table. Rows deleted, truncated."""
     deleted: dict[str, int] = {}
     truncated: set[str] = set()
     with progress.task("empty tables"):
@@ -402,31 +482,49 @@ def _write(
                 truncated.add(t.name)
             else:
                 conn.execute(sql.SQL("DELETE FROM {}").format(ident))
-    for t in plan.tables:
-        target = schema.tables[t.name]
-        t0 = time.perf_counter()
-        rebuilt: list[indexes.SetAside] = []
-        with progress.task(f"load {t.name}", total=t.rows) as task, conn.cursor() as cur:
-            if t.rows >= rebuild_min_rows and target.is_owner and not target.partitioned:
-                rebuilt = indexes.set_aside(conn, t.name, target.oid)
-            freeze = t.name in truncated and not target.partitioned
-            copy = _copy_binary if t.binary else _copy_text
-            rows = copy(cur, snapshot, t, freeze, task)
-        if rebuilt:
-            with progress.task(f"index {t.name}"):
-                indexes.rebuild(conn, rebuilt)
-        seconds = time.perf_counter() - t0
-        notice(
-            f"loaded {t.name}: {rows:,} rows in {seconds:.2f}s"
-            + (f", {len(rebuilt)} indexes rebuilt" if rebuilt else "")
-        )
-        result.tables.append(
-            TableLoad(
-                t.name, rows, deleted.get(t.name, 0), seconds,
-                rebuilt=[r.name for r in rebuilt], copy_format="binary" if t.binary else "text",
+    return deleted, truncated
+
+
+def _copy_table(
+    conn: psycopg.Connection[Any],
+    snapshot: Snapshot,
+    t: TablePlan,
+    target: introspect.TargetTable,
+    truncated: bool,
+    rebuild_min_rows: int,
+    progress: Progress,
+    notice: Callable[[str], None],
+) -> TableLoad:
+    """One table's COPY, its indexes set aside and rebuilt when it is big (``deleted`` is filled later)."""
+    t0 = time.perf_counter()
+    rebuilt: list[indexes.SetAside] = []
+    with progress.task(f"load {t.name}", total=t.rows) as task, conn.cursor() as cur:
+        if t.rows >= rebuild_min_rows and target.is_owner and not target.partitioned:
+            rebuilt = indexes.set_aside(conn, t.name, target.oid)
+        freeze = truncated and not target.partitioned
+        copy = _copy_binary if t.binary else _copy_text
+        rows = copy(cur, snapshot, t, freeze, task)
+        written = cur.rowcount if cur.rowcount >= 0 else rows  # the server's count, from COPY's tag
+        if written != t.rows:  # the footers were checked; this catches a part changed since
+            raise IntegrityError(
+                snapshot.tag, [f"COPY into {t.name} wrote {written:,} rows, manifest says {t.rows:,}"]
             )
-        )  # fmt: skip
-    _restart_sequences(conn, plan.tables)
+    if rebuilt:
+        with progress.task(f"index {t.name}"):
+            indexes.rebuild(conn, rebuilt)
+    seconds = time.perf_counter() - t0
+    notice(
+        f"loaded {t.name}: {rows:,} rows in {seconds:.2f}s"
+        + (f", {len(rebuilt)} indexes rebuilt" if rebuilt else "")
+    )
+    return TableLoad(
+        t.name, rows, 0, seconds,
+        rebuilt=[r.name for r in rebuilt], copy_format="binary" if t.binary else "text",
+    )  # fmt: skip
+
+
+def _finish(conn: psycopg.Connection[Any], plan: Plan, result: LoadResult, progress: Progress) -> None:
+    """The dependent materialized views in dependency order, then fresh statistics for the planner."""
     for view in plan.views:
         with progress.task(f"refresh {view}"):
             conn.execute(sql.SQL("REFRESH MATERIALIZED VIEW {}").format(sql.SQL(view)))
@@ -434,7 +532,11 @@ def _write(
     with progress.task("analyze"):
         for t in plan.tables:
             conn.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(t.name)))
-    manifest_sha256 = (snapshot.path / "manifest.json.sha256").read_text().split()[0]
+
+
+def _record(conn: psycopg.Connection[Any], snapshot: Snapshot, result: LoadResult) -> None:
+    """The load in schema ``omc_data``, in the same transaction: ``status`` reads it."""
+    manifest_sha256 = snapshot.read_bytes("manifest.json.sha256").decode().split()[0]
     loaded = {t.name: t.rows for t in result.tables}
     records.record(conn, kind="load", tag=snapshot.tag, manifest_sha256=manifest_sha256, rows=loaded)
 
@@ -493,6 +595,10 @@ def clear(
     notice: Callable[[str], None] = log.info,
 ) -> ClearResult:
     """Empty the dataset tables (narrowed by ``tables``, with their dataset children), same safety rules."""
+    if tables is not None and not tables:
+        raise UsageError(
+            "an empty table list chooses no table", hint="name a table, or pass None for every one"
+        )
     started = time.perf_counter()
     unknown = [t for t in (tables or []) if t not in catalog.table_names()]
     if unknown:
@@ -520,10 +626,10 @@ def clear(
                 return result
             if found and not cascade:
                 where = ", ".join(f"{r.rows:,} in {r.table}" for r in found)
-                raise DatabaseError(
+                raise references.refusal(
+                    found,
                     f"rows in other tables reference the rows clear would delete: {where}",
-                    hint=f"{NOTHING_CHANGED}; pass --cascade to delete exactly those rows too",
-                    details=[str(r) for r in found],
+                    hint=f"{NOTHING_CHANGED}; pass cascade=True to delete exactly those rows too",
                 )
             for name in reversed(names):
                 references.delete_referencing(conn, found, name, result.cascaded)
@@ -539,9 +645,9 @@ def clear(
             records.record(conn, kind="clear", tag="", manifest_sha256="", rows=dict.fromkeys(names, 0))
             conn.commit()
         except BaseException as exc:
-            conn.rollback()
+            _rollback(conn)
             if isinstance(exc, psycopg.Error):
-                raise explain(exc, "clearing", target, list(catalog.table_names())) from exc
+                raise _explain(conn, exc, "clearing", target, list(catalog.table_names())) from exc
             raise
     result.seconds = time.perf_counter() - started
     return result

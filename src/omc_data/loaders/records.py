@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal, TypedDict
 
 import psycopg
 from psycopg import sql
@@ -21,6 +21,42 @@ from omc_data import catalog
 from omc_data.loaders import introspect
 from omc_data.loaders.session import connect, existing_tables
 from omc_data.loaders.target import Target
+
+RecordKind = Literal["load", "clear"]
+State = Literal["unchanged", "changed", "unknown"]
+
+
+class LastLoad(TypedDict):
+    """The latest row of ``omc_data.loads``: which snapshot was loaded (or a clear), when, by whom."""
+
+    tag: str  # empty for a clear
+    kind: RecordKind
+    loaded_at: str  # RFC 3339, UTC
+    loaded_by: str
+    tables: dict[str, int]  # rows loaded by table
+
+
+class RowChanges(TypedDict):
+    added: int
+    removed: int
+    changed: int
+
+
+class _DeepStatus(TypedDict, total=False):
+    deep: bool  # the contents were compared row by row (``api.database_status(deep=True)``)
+    changed_rows: dict[str, RowChanges]
+
+
+class DatabaseStatus(_DeepStatus):
+    """What ``omc-data status --json`` prints: a dict, typed."""
+
+    target: str  # masked
+    tables: dict[str, int]  # rows now, by dataset table
+    last_load: LastLoad | None
+    alembic_revision: str | None
+    state: State
+    changed_tables: list[str]
+
 
 _RECORD_DDL = [
     "CREATE SCHEMA IF NOT EXISTS omc_data",
@@ -73,7 +109,7 @@ def table_fingerprint(
 def record(
     conn: psycopg.Connection[Any],
     *,
-    kind: str,
+    kind: RecordKind,
     tag: str,
     manifest_sha256: str,
     rows: dict[str, int],
@@ -94,14 +130,15 @@ def record(
     )
 
 
-def database_status(target: Target) -> dict[str, Any]:
+def database_status(target: Target) -> DatabaseStatus:
     """What the database holds now, and whether its dataset tables changed since the last load."""
     with connect(target, purpose="omc-data status") as conn:
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         present = existing_tables(conn, catalog.table_names())
         names = catalog.load_order(present)
         now = table_fingerprint(conn, names)
-        last = None
+        last: LastLoad | None = None
+        recorded: dict[str, dict[str, Any]] | None = None
         has_log = conn.execute("SELECT to_regclass('omc_data.loads') IS NOT NULL").fetchone()
         if has_log and has_log[0]:
             columns = {
@@ -123,16 +160,14 @@ def database_status(target: Target) -> dict[str, Any]:
                 last = {
                     "tag": row[0],
                     "kind": row[5],
-                    "loaded_at": row[1].astimezone(dt.UTC).isoformat().replace("+00:00", "Z"),
+                    "loaded_at": row[1].astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z"),
                     "loaded_by": row[2],
                     "tables": row[3],
-                    "fingerprint": row[4],
                 }
+                recorded = row[4]
         revision = introspect.alembic_revision(conn)
         conn.rollback()
-    state, changed = _compare_fingerprints(last.get("fingerprint") if last else None, now)
-    if last is not None:
-        last.pop("fingerprint")
+    state, changed = _compare_fingerprints(recorded, now)
     return {
         "target": target.masked,
         "tables": {name: fp["rows"] for name, fp in now.items()},
@@ -145,7 +180,7 @@ def database_status(target: Target) -> dict[str, Any]:
 
 def _compare_fingerprints(
     recorded: dict[str, dict[str, Any]] | None, now: dict[str, dict[str, Any]]
-) -> tuple[str, list[str]]:
+) -> tuple[State, list[str]]:
     """unchanged | changed (with the tables) | unknown (no load recorded with a fingerprint)."""
     if not recorded:
         return "unknown", []

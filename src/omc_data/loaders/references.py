@@ -18,6 +18,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from omc_data.errors import ReferencingRowsError
 from omc_data.loaders.introspect import ForeignKey
 
 MAX_DEPTH = 16
@@ -110,6 +111,20 @@ def lock_against_new_references(
         if row and row[0]:
             names.append(sql.Identifier(*ident))
     conn.execute(sql.SQL("LOCK TABLE {} IN EXCLUSIVE MODE").format(sql.SQL(", ").join(names)))
+
+
+def refusal(found: Sequence[Referencing], message: str, *, hint: str) -> ReferencingRowsError:
+    """The error that stops a load or clear over ``found``: rows by table and by key as fields."""
+    tables: dict[str, int] = {}
+    for r in found:
+        tables[r.table] = tables.get(r.table, 0) + r.rows
+    return ReferencingRowsError(
+        message,
+        hint=hint,
+        tables=tables,
+        referencing=[r.to_json() for r in found],
+        details=[str(r) for r in found],
+    )
 
 
 def uncountable(found: Sequence[Referencing], foreign_keys: Sequence[ForeignKey]) -> list[str]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import psycopg
@@ -17,7 +18,7 @@ from psycopg import errors as pg_errors
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
-from omc_data.errors import ConnectionFailedError, DatabaseError
+from omc_data.errors import ConnectionFailedError, DatabaseError, LockHeldError, LockTimeoutError
 from omc_data.loaders.target import Target
 
 LOCK_KEY = 0x6F6D635F64617461  # "omc_data" as a bigint: one load at a time per database
@@ -90,7 +91,62 @@ def existing_tables(conn: psycopg.Connection[Any], names: Sequence[str]) -> set[
 # --- locks -------------------------------------------------------------------------------------------
 
 
-def _lock_holders(target: Target, conn_pid: int | None = None) -> str:
+@dataclass(frozen=True)
+class Session:
+    """A database session in someone's way, for messages and for the fields of a lock error.
+
+    ``query`` (the start of its current statement) is shown in messages only: SQL text may hold
+    literals, so it never becomes a field.
+    """
+
+    pid: int
+    application_name: str
+    user: str
+    since: dt.datetime
+    state: str | None = None
+    query: str | None = None
+
+    def __str__(self) -> str:
+        since = f"{_utc(self.since):%H:%M:%SZ}"
+        text = f"pid {self.pid} ({self.application_name}, user {self.user}, since {since}"
+        if self.state is not None:
+            text += f", {self.state}: {' '.join(str(self.query).split())}"
+        return text + ")"
+
+    def to_json(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {
+            "pid": self.pid,
+            "application_name": self.application_name,
+            "user": self.user,
+            "since": _utc(self.since).isoformat().replace("+00:00", "Z"),
+        }
+        if self.state is not None:
+            doc["state"] = self.state
+        return doc
+
+
+def _utc(instant: dt.datetime) -> dt.datetime:
+    return instant.astimezone(dt.timezone.utc)
+
+
+class Sessions(list[Session]):
+    """Sessions found by a query, ``unknown`` when they could not be read; ``str`` is for messages."""
+
+    unknown: bool = False
+
+    def __str__(self) -> str:
+        if self.unknown:
+            return "unknown sessions"
+        if not self:
+            return "a session that has since finished"
+        shown = "; ".join(str(s) for s in self[:5])
+        return shown + (f" and {len(self) - 5} more" if len(self) > 5 else "")
+
+    def to_json(self) -> list[dict[str, Any]]:
+        return [s.to_json() for s in self]
+
+
+def lock_holders(target: Target) -> Sessions:
     """Who holds omc-data's advisory lock: 'pid 123 (omc-data load v11, user app, since 12:00:01Z)'."""
     query = """
         SELECT a.pid, coalesce(nullif(a.application_name, ''), 'no application name'), a.usename,
@@ -100,10 +156,11 @@ def _lock_holders(target: Target, conn_pid: int | None = None) -> str:
           AND l.classid = %s AND l.objid = %s AND l.database = (SELECT oid FROM pg_database
                                                                WHERE datname = current_database())
     """
-    return _describe_sessions(target, query, [LOCK_KEY >> 32, LOCK_KEY & 0xFFFFFFFF])
+    return _sessions(target, query, [LOCK_KEY >> 32, LOCK_KEY & 0xFFFFFFFF])
 
 
-def _table_lock_holders(target: Target, tables: Sequence[str]) -> str:
+def table_lock_holders(target: Target, tables: Sequence[str]) -> Sessions:
+    """The other sessions holding locks on ``tables``, with their state and statement."""
     query = """
         SELECT DISTINCT a.pid, coalesce(nullif(a.application_name, ''), 'no application name'), a.usename,
                coalesce(a.xact_start, a.backend_start), a.state, left(a.query, 80)
@@ -112,25 +169,22 @@ def _table_lock_holders(target: Target, tables: Sequence[str]) -> str:
           AND l.relation IN (SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
                              WHERE n.nspname = current_schema() AND c.relname = ANY(%s))
     """
-    return _describe_sessions(target, query, [list(tables)])
+    return _sessions(target, query, [list(tables)])
 
 
-def _describe_sessions(target: Target, query: str, params: list[Any]) -> str:
+def _sessions(target: Target, query: str, params: list[Any]) -> Sessions:
+    found = Sessions()
     try:
         with psycopg.connect(target.dsn, connect_timeout=5, autocommit=True) as other:
             rows = other.execute(query, params).fetchall()
     except psycopg.Error:
-        return "unknown sessions"
-    if not rows:
-        return "a session that has since finished"
-    parts = []
-    for row in rows[:5]:
+        found.unknown = True
+        return found
+    for row in rows:
         pid, app, user, since = row[:4]
-        text = f"pid {pid} ({app}, user {user}, since {since.astimezone(dt.UTC):%H:%M:%SZ}"
-        if len(row) > 4:
-            text += f", {row[4]}: {' '.join(str(row[5]).split())}"
-        parts.append(text + ")")
-    return "; ".join(parts) + (f" and {len(rows) - 5} more" if len(rows) > 5 else "")
+        state, text = (str(row[4]), str(row[5])) if len(row) > 4 else (None, None)
+        found.append(Session(int(pid), str(app), str(user), since, state, text))
+    return found
 
 
 def take_lock(
@@ -139,11 +193,12 @@ def take_lock(
     got = conn.execute("SELECT pg_try_advisory_xact_lock(%s)", [LOCK_KEY]).fetchone()
     if got and got[0]:
         return
-    holders = _lock_holders(target)
+    holders = lock_holders(target)
     if not wait:
-        raise DatabaseError(
+        raise LockHeldError(
             f"another omc-data load is running on {target.masked}: {holders}",
-            hint="wait for it to finish, or pass --wait to queue behind it",
+            hint="wait for it to finish, or pass wait=True to queue behind it",
+            holders=holders.to_json(),
         )
     on_wait(f"waiting for the load held by {holders}")
     conn.execute("SET LOCAL lock_timeout = 0")
@@ -156,11 +211,13 @@ def take_lock(
 def explain(exc: psycopg.Error, doing: str, target: Target, tables: Sequence[str]) -> DatabaseError:
     """A psycopg error as a one-line DatabaseError that says nothing changed, and what to do."""
     if isinstance(exc, pg_errors.LockNotAvailable):
-        return DatabaseError(
-            f"{doing} {target.masked} timed out waiting for locks held by "
-            f"{_table_lock_holders(target, tables)}",
+        blocking = table_lock_holders(target, tables)
+        return LockTimeoutError(
+            f"{doing} {target.masked} timed out waiting for locks held by {blocking}",
             hint=f"{NOTHING_CHANGED}; end those sessions (stop the app, or close idle transactions) "
-            "and retry, or raise --lock-timeout",
+            "and retry, or raise lock_timeout",
+            blocking=blocking.to_json(),
+            tables=list(tables),
         )
     diag = getattr(exc, "diag", None)
     table = getattr(diag, "table_name", None) if diag else None
@@ -168,7 +225,7 @@ def explain(exc: psycopg.Error, doing: str, target: Target, tables: Sequence[str
     if isinstance(exc, pg_errors.ForeignKeyViolation):
         way_out = (
             "the snapshot's rows point at rows the target lacks, or a row outside the dataset blocks the "
-            "change: load the parent tables too (--tables), or see 'omc-data load --dry-run'"
+            "change: load the parent tables too (tables=[...]), or see 'omc-data load --dry-run'"
         )
     elif isinstance(exc, pg_errors.IntegrityError):
         way_out = (

@@ -75,3 +75,6 @@ class Target:
 
     def describe(self) -> str:
         return f"{self.masked} (from {self.origin})"
+
+    def __repr__(self) -> str:  # the dataclass's own would show the password
+        return f"Target({self.masked!r}, origin={self.origin!r})"

@@ -294,7 +294,7 @@ def diff(
     ``threads``/``memory_limit``: DuckDB's settings (its defaults when None); ``labels``: the names
     the report gives the two sides (their tags when None)."""
     if rows < 0:
-        raise UsageError(f"--rows must be 0 or more, not {rows}", hint="e.g. --rows 5")
+        raise UsageError(f"rows must be 0 or more, not {rows}", hint="sample rows per kind, e.g. rows=5")
     ta, tb = sa.manifest.tables, sb.manifest.tables
     names = catalog.load_order(set(ta) | set(tb))
     names += sorted((set(ta) | set(tb)) - set(names))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -156,6 +157,46 @@ def _file_entry(doc: Any, where: str) -> FileEntry:
     return FileEntry(path=path, bytes=size, sha256=digest, rows=rows)
 
 
+_COUNT_STATS = ("nulls", "max_length", "max_items", "max_integer_digits", "max_scale")
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+_EXTREME_KINDS = {
+    "integer": "a whole number",
+    "bigint": "a whole number",
+    "boolean": "a boolean",
+    "double precision": "a number",
+}
+_EXTREME_CHECKS: dict[str, Callable[[Any], bool]] = {
+    "a whole number": _is_int,
+    "a number": lambda v: _is_int(v) or isinstance(v, float),
+    "a boolean": lambda v: isinstance(v, bool),
+    "a string": lambda v: isinstance(v, str),
+}
+
+
+def _check_stats(table: str, stats: Any, types: dict[str, str]) -> None:
+    """Statistics of the types the writer records: the loader plans with them, so a wrong type is damage."""
+    if not isinstance(stats, dict):
+        raise ValueError(f"table {table}: stats must be an object")
+    for column, doc in stats.items():
+        where = f"table {table}: statistic of column {column}"
+        if column not in types or not isinstance(doc, dict):
+            raise ValueError(f"{where} is not an object of a column in the schema")
+        for key in _COUNT_STATS:
+            value = doc.get(key)
+            if value is not None and not (_is_int(value) and value >= 0):
+                raise ValueError(f"{where}: {key} is {value!r}, not a whole number")
+        wanted = _EXTREME_KINDS.get(types[column], "a string")
+        for key in ("min", "max"):
+            value = doc.get(key)
+            if value is not None and not _EXTREME_CHECKS[wanted](value):
+                raise ValueError(f"{where}: {key} is {value!r}, not {wanted}")
+
+
 def _table_entry(name: str, doc: Any) -> TableEntry:
     if not isinstance(doc, dict):
         raise ValueError(f"table {name}: expected an object")
@@ -167,6 +208,8 @@ def _table_entry(name: str, doc: Any) -> TableEntry:
     rows = doc.get("rows")
     if not isinstance(rows, int) or rows != sum(p.rows or 0 for p in parts):
         raise ValueError(f"table {name}: rows disagree with its parts")
+    stats = doc.get("stats", {})
+    _check_stats(name, stats, {c.name: c.type for c in schema})
     return TableEntry(
         name=name,
         rows=rows,
@@ -174,7 +217,7 @@ def _table_entry(name: str, doc: Any) -> TableEntry:
         schema=schema,
         primary_key=tuple(doc.get("primary_key", ())),
         diff_key=tuple(doc.get("diff_key", ())),
-        stats=dict(doc.get("stats", {})),
+        stats=dict(stats),
     )
 
 
@@ -184,6 +227,10 @@ def parse_manifest(text: str, *, tag: str, path: Path | None = None) -> Manifest
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ManifestError(f"manifest of {tag!r} is not valid JSON ({exc.msg})", tag=tag, path=path) from exc
+    except RecursionError as exc:  # a hostile or damaged file nested thousands deep
+        raise ManifestError(
+            f"manifest of {tag!r} is nested too deeply to be a manifest", tag=tag, path=path
+        ) from exc
     if not isinstance(doc, dict):
         raise ManifestError(f"manifest of {tag!r} is not a JSON object", tag=tag, path=path)
     version = doc.get("format_version")

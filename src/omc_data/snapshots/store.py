@@ -12,6 +12,8 @@ Names starting with a dot never match the tag grammar, so work in progress is ne
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import fcntl
 import logging
 import os
@@ -28,8 +30,12 @@ from omc_data.errors import (
     ManifestError,
     SnapshotError,
     SnapshotNotFoundError,
+    StoreError,
+    UnsafeFileError,
+    UsageError,
 )
-from omc_data.snapshots.checksum import parse_sidecar, sha256_bytes, sha256_file
+from omc_data.snapshots import files
+from omc_data.snapshots.checksum import parse_sidecar, sha256_bytes
 from omc_data.snapshots.manifest import MANIFEST_NAME, SIDECAR_NAME, Manifest, parse_manifest
 
 log = logging.getLogger(__name__)
@@ -81,23 +87,54 @@ class Snapshot:
         return self.manifest.tag
 
     def part_paths(self, table: str) -> list[Path]:
+        """The table's part files, each checked to be a regular file inside the snapshot (UnsafeFileError)."""
         entry = self.manifest.tables[table]
-        return [self.path / p.path for p in entry.parts]
+        return [self.file(p.path) for p in entry.parts]
+
+    def file(self, rel: str) -> Path:
+        """``rel`` under the snapshot if a regular file reached through no link, else UnsafeFileError.
+
+        Every reader of snapshot files goes through here, ``read_bytes`` or ``problems``.
+        """
+        return files.checked(self.path, rel, tag=self.tag)
+
+    def read_bytes(self, rel: str) -> bytes:
+        return files.read_bytes(self.path, rel, tag=self.tag)
 
     def problems(self) -> list[str]:
-        """Every disagreement between the files and the manifest (empty when the snapshot is intact)."""
+        """Every disagreement between the files and the manifest (empty when the snapshot is intact).
+
+        Each file must be a regular file inside the snapshot with the recorded size and checksum; each
+        table part's Parquet footer must hold the recorded row count and column names and types.
+        """
         expected = self.manifest.files()
+        parts = {p.path: t for t in self.manifest.tables.values() for p in t.parts}
         problems: list[str] = []
         for rel, entry in sorted(expected.items()):
-            path = self.path / rel
-            if not path.is_file():
+            reason = files.unsafe_reason(self.path, rel)
+            if reason == "missing":
                 problems.append(f"missing file {rel}")
                 continue
-            size = path.stat().st_size
-            if size != entry.bytes:
-                problems.append(f"size mismatch in {rel} ({size} bytes, manifest says {entry.bytes})")
-            elif sha256_file(path) != entry.sha256:
-                problems.append(f"checksum mismatch in {rel}")
+            if reason is not None:
+                problems.append(f"{rel} is {reason}; only regular files inside the snapshot are read")
+                continue
+            try:
+                size = (self.path / rel).lstat().st_size
+                if size != entry.bytes:
+                    problems.append(f"size mismatch in {rel} ({size} bytes, manifest says {entry.bytes})")
+                    continue
+                if files.sha256(self.path, rel, tag=self.tag)[1] != entry.sha256:
+                    problems.append(f"checksum mismatch in {rel}")
+                    continue
+                if rel in parts:
+                    table = parts[rel]
+                    problems.extend(
+                        files.footer_problems(
+                            self.path, rel, tag=self.tag, rows=entry.rows, schema=table.schema
+                        )
+                    )
+            except UnsafeFileError as exc:
+                problems.append(f"{rel} is {exc.reason}; only regular files inside the snapshot are read")
         for rel in sorted(self._content_files()):
             if rel not in expected:
                 problems.append(f"extra file {rel}")
@@ -128,11 +165,50 @@ class Store:
     def path(self, tag: str) -> Path:
         return self.root / validate_tag(tag)
 
+    def check_root(self) -> bool:
+        """True if the store's directory exists, False if not yet; StoreError if it is anything else."""
+        if self.root.is_dir():
+            return True
+        if not os.path.lexists(self.root):
+            return False
+        raise StoreError(
+            f"store {self.root} is not a directory",
+            path=self.root,
+            hint="pass --store (or set OMC_DATA_STORE to) a directory; nothing was read or changed",
+        )
+
+    @contextlib.contextmanager
+    def writing(self, doing: str) -> Iterator[None]:
+        """Turn a full disk or a read-only store met while ``doing`` into a StoreError saying so.
+
+        Whatever was half-written has been removed by the writer by then: nothing was published.
+        """
+        self.check_root()
+        try:
+            yield
+        except OSError as exc:
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise StoreError(
+                    f"no space left in store {self.root} while {doing}",
+                    path=self.root,
+                    hint="nothing was published and the store is as it was: free some space (omc-data "
+                    "rm, prune) or pass --store on a bigger disk, then retry",
+                ) from exc
+            if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+                where = exc.filename if isinstance(exc.filename, str) else self.root
+                raise StoreError(
+                    f"store {self.root} is not writable while {doing} ({exc.strerror}: {where})",
+                    path=self.root,
+                    hint="nothing was published and the store is as it was: make it writable, or pass "
+                    "--store elsewhere",
+                ) from exc
+            raise
+
     def exists(self, tag: str) -> bool:
         return self.path(tag).is_dir()
 
     def tags(self) -> list[str]:
-        if not self.root.is_dir():
+        if not self.check_root():
             return []
         return sorted(p.name for p in self.root.iterdir() if p.is_dir() and TAG_PATTERN.fullmatch(p.name))
 
@@ -152,18 +228,18 @@ class Store:
         """Open a snapshot: its manifest must match its own checksum and parse as format_version 1."""
         path = self.path(tag)
         manifest_path = path / MANIFEST_NAME
+        self.check_root()
         if not path.is_dir():
             raise SnapshotNotFoundError(tag, self.root)
+        if path.is_symlink():
+            raise UnsafeFileError(tag, "its folder", "a symbolic link to another folder")
+        if files.unsafe_reason(path, MANIFEST_NAME) == "missing":
+            raise ManifestError(f"snapshot {tag!r} has no {MANIFEST_NAME}", tag=tag, path=manifest_path)
+        raw = files.read_bytes(path, MANIFEST_NAME, tag=tag)
+        if files.unsafe_reason(path, SIDECAR_NAME) == "missing":
+            raise ManifestError(f"snapshot {tag!r} has no {SIDECAR_NAME}", tag=tag, path=path)
         try:
-            raw = manifest_path.read_bytes()
-        except FileNotFoundError as exc:
-            raise ManifestError(
-                f"snapshot {tag!r} has no {MANIFEST_NAME}", tag=tag, path=manifest_path
-            ) from exc
-        try:
-            recorded = parse_sidecar((path / SIDECAR_NAME).read_text())
-        except FileNotFoundError as exc:
-            raise ManifestError(f"snapshot {tag!r} has no {SIDECAR_NAME}", tag=tag, path=path) from exc
+            recorded = parse_sidecar(files.read_bytes(path, SIDECAR_NAME, tag=tag).decode("utf-8"))
         except (ValueError, UnicodeDecodeError) as exc:
             raise ManifestError(f"{SIDECAR_NAME} of {tag!r} is malformed", tag=tag, path=path) from exc
         if sha256_bytes(raw) != recorded:
@@ -193,7 +269,7 @@ class Store:
         pruned, and neither is a snapshot whose manifest cannot be read (its age is unknown).
         """
         if keep < 0:
-            raise ValueError("keep must be 0 or more")
+            raise UsageError(f"keep must be 0 or more, not {keep}")
         backups, unreadable = [], []
         for entry in self.snapshots():  # oldest first
             if not BACKUP_TAG.fullmatch(entry.tag):

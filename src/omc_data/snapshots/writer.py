@@ -337,7 +337,7 @@ class SnapshotWriter:
             format_version=required_version(tables),
             tag=self.tag,
             kind=kind,
-            created_at=created_at or dt.datetime.now(dt.UTC),
+            created_at=created_at or dt.datetime.now(dt.timezone.utc),
             parent=parent,
             omc_data_version=omc_data_version,
             libraries=libraries,

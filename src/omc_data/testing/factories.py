@@ -13,6 +13,10 @@ it follows from.
 
 Values are drawn from a :class:`random.Random` seeded per test (see :func:`seeded`), so a failing test
 reruns with the same data whatever ran before it.
+
+Wherever a helper takes a parent (``user=``, ``algorithm=``), it takes what the caller has: a row
+mapping returned by another helper, an object with attributes (the app's SQLModel ``User``), or the
+plain id (a ``uuid.UUID``, or its text).
 """
 
 from __future__ import annotations
@@ -41,7 +45,7 @@ DEFAULT_SEED = defaults.SEED
 EXAMPLE_DOMAINS = ("example.com", "example.org", "example.net")  # reserved by RFC 2606
 TICK = dt.timedelta(minutes=5)
 # A fixed instant, so price ticks and timestamps are the same on every run; pass ``end=``/``now=``.
-DEFAULT_NOW = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
+DEFAULT_NOW = dt.datetime(2026, 11, 1, tzinfo=dt.timezone.utc)
 COIN_PRICES = {"btc": 100_000, "eth": 5_000, "sol": 250, "xrp": 3, "ada": 1, "doge": 0.3}
 ALGORITHM_TYPES = ("ml_model", "rule_based", "reinforcement_learning")
 ORDER_STATUSES = ("pending", "submitted", "filled", "partial", "cancelled", "failed")
@@ -69,9 +73,17 @@ class _State:
 
 
 def seeded(db: Any, seed: int, test_id: str = "") -> None:
-    """Make ``db``'s helpers draw from ``(seed, test_id)``; the plugin calls it once per test."""
+    """Make ``db``'s helpers draw from ``(seed, test_id)``; the plugin calls it once per test.
+
+    The rows created so far stay recorded (for :func:`remove_created`), and the column cache stays.
+    """
     r = random.Random(derive_seed(seed, "omc-data-test", test_id))
-    _info(db)[_STATE_KEY] = _State(rng=r, token=f"{r.getrandbits(32):08x}")
+    info = _info(db)
+    state = _State(rng=r, token=f"{r.getrandbits(32):08x}")
+    old = info.get(_STATE_KEY)
+    if isinstance(old, _State):
+        state.created, state.columns = old.created, old.columns
+    info[_STATE_KEY] = state
 
 
 def _info(db: Any) -> dict[str, Any]:
@@ -90,6 +102,19 @@ def _state(db: Any) -> _State:
         seeded(db, DEFAULT_SEED)
     state: _State = info[_STATE_KEY]
     return state
+
+
+def stream_in_use(db: Any) -> bool:
+    """Whether ``db`` already holds a user whose email carries the current stream's token.
+
+    True when the same seed and test id ran before on this database (and its rows were kept).
+    """
+    if isinstance(db, _session_type()):
+        db.flush()
+    found = db.execute(
+        sa.text('SELECT 1 FROM "user" WHERE email LIKE :p LIMIT 1'), {"p": f"test.{_state(db).token}.%"}
+    ).first()
+    return found is not None
 
 
 def table_columns(db: Any, table: str) -> frozenset[str]:
@@ -191,6 +216,43 @@ def floor_tick(instant: dt.datetime | None) -> dt.datetime:
     return tick - dt.timedelta(minutes=tick.minute % 5)
 
 
+_MISSING: Any = object()
+_ID_TYPES = (uuid.UUID, str, int)
+
+
+def _field(parent: Any, name: str, default: Any = _MISSING) -> Any:
+    """``parent[name]`` of a mapping, ``parent.name`` of any other object (the app's SQLModel rows)."""
+    if isinstance(parent, Mapping):
+        if name in parent:
+            return parent[name]
+    elif not isinstance(parent, _ID_TYPES) and hasattr(parent, name):
+        return getattr(parent, name)
+    if default is not _MISSING:
+        return default
+    raise UsageError(
+        f"{type(parent).__name__} has no {name!r}",
+        hint="pass a row mapping, an object with attributes (e.g. the app's User), or the id itself",
+    )
+
+
+def parent_id(parent: Any, what: str = "parent") -> Any:
+    """The id of ``parent``: a plain id as it is, else its ``id`` key or attribute."""
+    if isinstance(parent, str):
+        try:
+            return uuid.UUID(parent)  # the text of a uuid id
+        except ValueError:
+            return parent
+    if isinstance(parent, _ID_TYPES) and not isinstance(parent, bool):
+        return parent
+    value = _field(parent, "id")
+    if value is None:
+        raise UsageError(
+            f"the {what} ({type(parent).__name__}) has no id yet",
+            hint="add it to the session and flush (db.flush()) before passing it",
+        )
+    return value
+
+
 def _one(db: Any, table: str, row: dict[str, Any]) -> dict[str, Any]:
     (key,) = catalog.table(table).primary_key
     (row[key],) = insert_rows(db, table, [row])
@@ -242,8 +304,13 @@ def create_test_price_data(
     ticks: int = 50,
     end: dt.datetime | None = None,
     start_price: float | decimal.Decimal | None = None,
+    only_missing: bool = False,
 ) -> list[dict[str, Any]]:
-    """``ticks`` consecutive 5-minute ``price_data_5min`` rows of one coin, the last at ``end``."""
+    """``ticks`` consecutive 5-minute ``price_data_5min`` rows of one coin, the last at ``end``.
+
+    With ``only_missing``, the ticks the table already holds for the coin are left out (the random walk
+    is the same, so what is inserted does not depend on what was there); the rows inserted come back.
+    """
     if ticks < 1:
         raise UsageError("ticks must be at least 1")
     r = _state(db).rng
@@ -251,7 +318,7 @@ def create_test_price_data(
     scale = 10**8
     price = float(start_price if start_price is not None else COIN_PRICES.get(coin_type.lower(), 10))
     units = max(int(price * scale), 100)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for i in range(ticks):
         units = max(int(units * (1 + r.gauss(0, 0.002))), 100)
         half = max(int(units * r.uniform(0.0005, 0.005)), 1)
@@ -267,24 +334,41 @@ def create_test_price_data(
                 "created_at": last_tick - TICK * (ticks - 1 - i),
             }
         )
+    if only_missing:
+        have = existing_ticks(db, coin_type, last_tick - TICK * (ticks - 1), last_tick)
+        rows = [row for row in rows if row["timestamp"] not in have]
     for row, key in zip(rows, insert_rows(db, "price_data_5min", rows), strict=True):
         row["id"] = key
     return rows
 
 
+def existing_ticks(db: Any, coin_type: str, first: dt.datetime, last: dt.datetime) -> set[dt.datetime]:
+    """The ``price_data_5min`` timestamps of ``coin_type`` already in ``db`` between first and last."""
+    if isinstance(db, _session_type()):
+        db.flush()
+    found = db.execute(
+        sa.text(
+            "SELECT timestamp FROM price_data_5min"
+            " WHERE coin_type = :c AND timestamp BETWEEN :first AND :last"
+        ),
+        {"c": coin_type, "first": first, "last": last},
+    ).all()
+    return {row[0] for row in found}
+
+
 # -- algorithms -------------------------------------------------------------------------------------
 
 
-def _owner(db: Any, user: Mapping[str, Any] | None, user_id: Any) -> Any:
+def _owner(db: Any, user: Any, user_id: Any) -> Any:
     if user_id is not None:
         return user_id
-    return (user or create_test_user(db))["id"]
+    return parent_id(user, "user") if user is not None else create_test_user(db)["id"]
 
 
 def create_test_algorithm(
     db: Any,
     *,
-    user: Mapping[str, Any] | None = None,
+    user: Any = None,
     now: dt.datetime | None = None,
     **overrides: Any,
 ) -> dict[str, Any]:
@@ -316,23 +400,26 @@ def create_test_algorithm(
 def create_test_deployed_algorithm(
     db: Any,
     *,
-    algorithm: Mapping[str, Any] | None = None,
-    user: Mapping[str, Any] | None = None,
+    algorithm: Any = None,
+    user: Any = None,
     now: dt.datetime | None = None,
     **overrides: Any,
 ) -> dict[str, Any]:
     """A ``deployed_algorithms`` row: ``algorithm`` (new when missing) run by ``user`` (its creator)."""
     r = _state(db).rng
-    algo = algorithm or create_test_algorithm(db, user=user, now=now)
-    user_id = overrides.pop("user_id", None) or (user["id"] if user else algo["created_by"])
+    algo = algorithm if algorithm is not None else create_test_algorithm(db, user=user, now=now)
+    user_id = overrides.pop("user_id", None)
+    if user_id is None:
+        creator = _field(algo, "created_by", None)
+        user_id = _owner(db, user, None if user is not None else creator)
     created = _now(now) - dt.timedelta(days=r.randint(0, 30))
     row: dict[str, Any] = {
         "id": _uuid(r),
         "user_id": user_id,
-        "algorithm_id": algo["id"],
-        "deployment_name": f"{algo['name']} (test)",
+        "algorithm_id": parent_id(algo, "algorithm"),
+        "deployment_name": f"{_field(algo, 'name', 'Test algorithm')} (test)",
         "is_active": True,
-        "execution_frequency": algo.get("default_execution_frequency", 300),
+        "execution_frequency": _field(algo, "default_execution_frequency", None) or 300,
         "position_limit": _money(r, 100, 2000),
         "daily_loss_limit": _money(r, 10, 200),
         "parameters_json": _json({}),
@@ -354,7 +441,7 @@ def create_test_deployed_algorithm(
 def create_test_order(
     db: Any,
     *,
-    user: Mapping[str, Any] | None = None,
+    user: Any = None,
     now: dt.datetime | None = None,
     **overrides: Any,
 ) -> dict[str, Any]:
@@ -399,7 +486,7 @@ def create_test_order(
 def create_test_position(
     db: Any,
     *,
-    user: Mapping[str, Any] | None = None,
+    user: Any = None,
     coin_type: str = "btc",
     quantity: decimal.Decimal | float | str = "0.5",
     average_price: decimal.Decimal | float | str | None = None,
@@ -444,7 +531,7 @@ def create_test_position(
 def create_test_agent_session(
     db: Any,
     *,
-    user: Mapping[str, Any] | None = None,
+    user: Any = None,
     now: dt.datetime | None = None,
     messages: int = 0,
     **overrides: Any,

@@ -1,9 +1,11 @@
-"""``price_data_5min``: geometric random walks, one stream per coin, vectorised with numpy.
+"""``price_data_5min``: a stochastic-volatility market model (:mod:`.pricemodel`), vectorised with numpy.
 
 ``--days D`` of 5-minute ticks ending at the ``as_of`` tick, for the first ``--coins C`` coins of the
-ranked list. Prices are built in integer units of 1e-8 (the column's scale), so bid < ask and
-bid <= last <= ask hold exactly after rounding. Rows come out sorted by (coin_type, timestamp), one
-record batch per coin: memory stays flat whatever the size.
+ranked list. Fat tails, volatility clustering, a shared market factor, jumps and spreads that widen
+with volatility come from the model; each coin's prices depend only on (seed, coin, tick), so more
+coins or more days change no existing price. Prices are built in integer units of 1e-8 (the column's
+scale), so bid < ask and bid <= last <= ask hold exactly after rounding. Rows come out sorted by
+(coin_type, timestamp), one record batch per coin: memory stays flat whatever the size.
 
 Real Coinspot ticks (``World.real.prices``) are woven in: a history coin's walk is scaled so that it
 passes through every real tick of that coin (the log of the scale is interpolated between real ticks and
@@ -21,16 +23,16 @@ import numpy as np
 import pyarrow as pa
 
 from omc_data import catalog
+from omc_data.builder.generators import pricemodel
 from omc_data.builder.generators.coins import Coin, top_coins
 from omc_data.builder.generators.spec import TICK, TICKS_PER_DAY, Spec
-from omc_data.builder.generators.streams import np_rng
 from omc_data.builder.generators.world import Quote, World
 from omc_data.snapshots.arrowschema import arrow_schema
 
 TABLE = catalog.PRICE_DATA_5MIN
 SCALE = 10**8
-_YEAR_TICKS = 365 * TICKS_PER_DAY
 _PRICE_TYPE = pa.decimal128(20, 8)
+Path3 = tuple[np.ndarray, np.ndarray, np.ndarray]  # bid, ask, last per tick, units of 1e-8
 
 
 def tick_count(spec: Spec) -> int:
@@ -50,29 +52,42 @@ def timestamps_us(spec: Spec) -> np.ndarray:
     return end - step * np.arange(n - 1, -1, -1, dtype=np.int64)
 
 
-def coin_path(spec: Spec, coin: Coin) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """bid, ask, last for one coin as int64 units of 1e-8 AUD."""
-    n = tick_count(spec)
-    g = np_rng(spec.seed, TABLE.name, coin.key)
-    vol = coin.volatility * g.uniform(0.8, 1.2)
-    drift = g.normal(0.0, 0.3)
-    sigma = vol / np.sqrt(_YEAR_TICKS)
-    steps = g.normal((drift - 0.5 * vol * vol) / _YEAR_TICKS, sigma, n)
-    start = coin.price * g.uniform(0.85, 1.15)
-    mid = start * np.exp(np.cumsum(steps) - steps[0])
-    spread = g.uniform(0.0008, 0.012) * np.exp(g.normal(0.0, 0.25, n))
+def _units(mid: np.ndarray, spread: np.ndarray, offset: np.ndarray) -> Path3:
+    """bid, ask, last as int64 units of 1e-8 AUD from mid prices, relative spreads and log offsets."""
     units = mid * SCALE
     bid = np.maximum(np.floor(units * (1 - spread / 2)), 1).astype(np.int64)
     ask = np.maximum(np.ceil(units * (1 + spread / 2)).astype(np.int64), bid + 1)
-    last = bid + np.floor(g.uniform(0.0, 1.0, n) * (ask - bid + 1)).astype(np.int64)
-    return bid, ask, np.minimum(last, ask)
+    last = np.clip(np.round(units * (1.0 + offset)).astype(np.int64), bid, ask)
+    return bid, ask, last
+
+
+class Model:
+    """The price model over one build's window: the market factor is drawn once, coins one at a time."""
+
+    def __init__(self, spec: Spec, calibration: Mapping[str, Mapping[str, float]] | None = None) -> None:
+        self.spec = spec
+        n = tick_count(spec)
+        last = int(spec.as_of_tick.timestamp()) // pricemodel.TICK_SECONDS
+        first = last - n + 1
+        start = (first // TICKS_PER_DAY) * TICKS_PER_DAY - pricemodel.burn_in(pricemodel.DEFAULTS)
+        end = (last // TICKS_PER_DAY + 1) * TICKS_PER_DAY
+        self.keep = slice(first - start, first - start + n)
+        self._ticks = np.arange(start, end, dtype=np.int64)
+        self._market: pricemodel.Market | None = None
+        ranked = [(c.key, c.price, c.volatility, rank) for rank, c in enumerate(top_coins(spec.coins))]
+        self.coins = pricemodel.coin_models(spec.seed, ranked, calibration)
+
+    def path(self, key: str) -> Path3:
+        """bid, ask, last of coin ``key`` at every tick of the window."""
+        if self._market is None:
+            self._market = pricemodel.market(self.spec.seed, self._ticks)
+        coin = self.coins[key]
+        path = pricemodel.coin_ticks(self.spec.seed, coin, self._market, keep=self.keep)
+        return _units(pricemodel.mid_prices(path, coin.anchor), path.spread, path.offset)
 
 
 def _decimal(units: np.ndarray) -> pa.Array:
     return pa.array(units, pa.int64()).cast(pa.decimal128(20, 0)).view(_PRICE_TYPE)
-
-
-Path3 = tuple[np.ndarray, np.ndarray, np.ndarray]  # bid, ask, last per tick, units of 1e-8
 
 
 def anchored(path: Path3, real: Mapping[int, Quote]) -> Path3:
@@ -101,13 +116,19 @@ def anchored(path: Path3, real: Mapping[int, Quote]) -> Path3:
 class History:
     """The price history as other tables see it: which coins, which ticks, and each coin's ``last``."""
 
-    def __init__(self, spec: Spec, real: Mapping[str, Mapping[int, Quote]] | None = None) -> None:
+    def __init__(
+        self,
+        spec: Spec,
+        real: Mapping[str, Mapping[int, Quote]] | None = None,
+        calibration: Mapping[str, Mapping[str, float]] | None = None,
+    ) -> None:
         self.spec = spec
         self.coins = coins(spec)
         self.keys = tuple(c.key for c in self.coins)
         self.first_us = int(spec.first_tick.timestamp()) * 1_000_000
         self.step_us = int(TICK.total_seconds()) * 1_000_000
         self.real = real or {}
+        self.model = Model(spec, calibration)
         self._last: dict[str, np.ndarray] = {}
 
     def real_ticks(self, key: str) -> dict[int, Quote]:
@@ -122,7 +143,7 @@ class History:
 
     def path(self, coin: Coin) -> Path3:
         """bid, ask, last of a history coin at every tick, through its real ticks."""
-        return anchored(coin_path(self.spec, coin), self.real_ticks(coin.key))
+        return anchored(self.model.path(coin.key), self.real_ticks(coin.key))
 
     def last_units(self, key: str) -> np.ndarray:
         """``last`` at every tick of coin ``key``, in units of 1e-8 AUD (computed once per build)."""
@@ -140,7 +161,7 @@ class History:
 
 
 def history(world: World) -> History:
-    return History(world.spec, world.real.prices)
+    return History(world.spec, world.real.prices, world.real.calibration)
 
 
 def _batch(schema: pa.Schema, ids: np.ndarray, key: str, stamps: pa.Array, path: Path3) -> pa.RecordBatch:

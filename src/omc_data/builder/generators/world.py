@@ -30,13 +30,15 @@ class RealData:
     ``prices``: coin key -> tick (microseconds since the epoch, UTC) -> quote; the history coins' walks end
     at (and pass through) their real ticks. ``protocols`` and ``news``: the tables' rows without ids, or
     None when that source gave nothing (the generator's stand-in is used). ``synthetic`` False: only real
-    rows (``--no-synthetic``).
+    rows (``--no-synthetic``). ``calibration``: price-model parameters fitted from collected ticks
+    (``build --calibrate``), None for the published defaults.
     """
 
     prices: Mapping[str, Mapping[int, Quote]] = field(default_factory=dict)
     protocols: Sequence[dict[str, Any]] | None = None
     news: Sequence[dict[str, Any]] | None = None
     synthetic: bool = True
+    calibration: Mapping[str, Mapping[str, float]] | None = None  # coin -> fitted price-model parameters
 
 
 class World:
