@@ -123,7 +123,6 @@ def test_the_made_up_catalog_is_consistent_and_a_key_that_is_not_one_is_caught()
         assert catalog.parse_type(text).sql == text
 
 
-@pytest.mark.postgres
 def test_ddl_makes_postgresql_enforce_every_rule(pg_db: str) -> None:
     with psycopg.connect(pg_db, autocommit=True) as conn:
         for stmt in schema_ddl(TABLES):

@@ -23,8 +23,6 @@ from omc_data import catalog
 from omc_data.errors import OmcDataError
 from snaptools import build_small
 
-pytestmark = pytest.mark.postgres
-
 SQL = Path(__file__).parent / "sql" / "omc_head.sql"
 HEAD_ONLY = tuple(t for t in catalog.table_names() if t not in SEED_SCRIPT_TABLES)
 APP_CONFIGURATION = ("collector", "alert_rule")

@@ -12,13 +12,10 @@ from typing import Any
 
 import psycopg
 import pyarrow as pa
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from omc_data.loaders.pgbinary import HEADER, TRAILER, BatchEncoder, ColumnSpec, order_columns, supports
-
-pytestmark = pytest.mark.postgres
 
 
 def copy_back(url: str, ddl: str, specs: list[ColumnSpec], batch: pa.RecordBatch) -> list[tuple[Any, ...]]:
