@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import json
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -134,6 +135,74 @@ def session_of_a_stranger(t: Tables) -> None:
     session["user_id"] = uuid.UUID(int=12345)
 
 
+# --- defects in the app's head tables ----------------------------------------------------------------
+
+
+def first(rows: Rows, **where: Any) -> dict[str, Any]:
+    return min((r for r in rows if all(r[k] == v for k, v in where.items())), key=lambda r: r["id"])
+
+
+def kill_switch_renamed(t: Tables) -> None:
+    next(r for r in t["system_setting"] if r["key"] == "kill_switch")["key"] = "kill_switch_off"
+
+
+def kill_switch_disagrees(t: Tables) -> None:
+    """The setting says on while the audit log's last toggle turned it off."""
+    next(r for r in t["system_setting"] if r["key"] == "kill_switch")["value"] = '{"active": true}'
+
+
+def backtest_return_off(t: Tables) -> None:
+    run = first(t["backtest_runs"], status="completed")
+    results = json.loads(run["results_json"])
+    results["total_return"] = round(results["total_return"] + 0.01, 6)
+    run["results_json"] = json.dumps(results)
+
+
+def backtest_trade_off_market(t: Tables) -> None:
+    run = min(
+        (r for r in t["backtest_runs"] if r["trade_log_json"] not in (None, "[]")), key=lambda r: r["id"]
+    )
+    trades = json.loads(run["trade_log_json"])
+    trades[0]["price"] *= 1.01
+    run["trade_log_json"] = json.dumps(trades)
+
+
+def backtest_curve_too_long(t: Tables) -> None:
+    run = first(t["backtest_runs"], status="completed")
+    curve = json.loads(run["equity_curve_json"])
+    run["equity_curve_json"] = json.dumps([*curve, curve[-1]])
+
+
+def promotion_unreviewed(t: Tables) -> None:
+    first(t["strategy_promotions"], status="approved")["reviewed_by"] = None
+
+
+def decision_of_no_order(t: Tables) -> None:
+    first(t["trade_audit"], is_executed=True)["execution_order_id"] = uuid.UUID(int=1).bytes
+
+
+def decision_price_away(t: Tables) -> None:
+    row = min((r for r in t["trade_audit"] if r["price_at_decision"]), key=lambda r: r["id"])
+    row["price_at_decision"] = (row["price_at_decision"] * decimal.Decimal("1.03")).quantize(
+        decimal.Decimal("1E-8")
+    )
+
+
+def hold_executed(t: Tables) -> None:
+    first(t["trade_audit"], decision="HOLD")["is_executed"] = True
+
+
+def kill_switch_respaced(t: Tables) -> None:
+    """Not a defect: the same JSON value written another way (as PostgreSQL prints jsonb) still agrees."""
+    row = next(r for r in t["system_setting"] if r["key"] == "kill_switch")
+    assert json.loads(row["value"]) == {"active": False}
+    row["value"] = '{ "active" :false }'
+
+
+def rule_without_limit(t: Tables) -> None:
+    first(t["risk_rule"], rule_type="max_position_size", is_active=True)["value"] = '{"max_value": 0}'
+
+
 # name -> (defect, the one failure it must cause: (table, check) -> failing rows)
 DEFECTS: dict[str, tuple[Callable[[Tables], None], dict[tuple[str, str], int]]] = {
     # the oversold sell is skipped by the replay, so the position it left behind no longer matches
@@ -149,6 +218,24 @@ DEFECTS: dict[str, tuple[Callable[[Tables], None], dict[tuple[str, str], int]]] 
     "email": (duplicate_email, {("user", "unique.ix_user_email"): 1}),
     "fill-time": (order_filled_before_submitted, {("orders", "orders.time_order"): 1}),
     "stranger": (session_of_a_stranger, {("agent_sessions", "foreign_key.user_id"): 1}),
+    "kill-switch-renamed": (kill_switch_renamed, {("system_setting", "system_setting.kill_switch"): 1}),
+    # the setting and the last toggle, compared as JSON values, disagree
+    "kill-switch-disagrees": (kill_switch_disagrees, {("audit_log", "audit_log.kill_switch_agrees"): 1}),
+    "backtest-return": (backtest_return_off, {("backtest_runs", "backtest_runs.return_matches_curve"): 1}),
+    "backtest-trade": (backtest_trade_off_market, {("backtest_runs", "backtest_runs.trades_at_market"): 1}),
+    "backtest-curve": (
+        backtest_curve_too_long,
+        {("backtest_runs", "backtest_runs.curve_covers_the_window"): 1},
+    ),
+    "promotion-review": (
+        promotion_unreviewed,
+        {("strategy_promotions", "strategy_promotions.review_shape"): 1},
+    ),
+    "decision-order": (decision_of_no_order, {("trade_audit", "trade_audit.executed_orders"): 1}),
+    "decision-price": (decision_price_away, {("trade_audit", "trade_audit.price_near_market"): 1}),
+    "hold-executed": (hold_executed, {("trade_audit", "trade_audit.execution_shape"): 1}),
+    "rule-limit": (rule_without_limit, {("risk_rule", "risk_rule.limits"): 1}),
+    "kill-switch-spacing": (kill_switch_respaced, {}),
 }
 
 
@@ -246,7 +333,7 @@ def test_a_defect_trips_exactly_its_check(defects: Defects, name: str) -> None:
     """As a build checks its rows: with the key-order proofs of the writer, which must hide nothing."""
     report = check(defects.root, name, defects.proven[name])
     assert failed(report) == DEFECTS[name][1]
-    assert not report.passed
+    assert report.passed == (not DEFECTS[name][1])
     assert [(c.table, c.name) for c in report.blocking_failures] == list(DEFECTS[name][1])
 
 

@@ -19,22 +19,51 @@ from typing import Any, Literal
 import psycopg
 from psycopg import sql
 
-Variant = Literal["current", "seed_era"]
+Variant = Literal["current", "seed_era", "head"]
 
 SQL_DIR = Path(__file__).parent / "sql"
-ALEMBIC_HEADS: dict[Variant, str] = {"current": "s2v6w3x9y4z8", "seed_era": "28ac3452fc30"}
+ALEMBIC_HEADS: dict[Variant, str] = {
+    "current": "s2v6w3x9y4z8",
+    "seed_era": "28ac3452fc30",
+    "head": "s2v6w3x9y4z8",  # omc_head.sql: the same revision with every table of the app
+}
 # App tables (not dataset tables) in the schema files, and the materialized views of the current one.
 APP_TABLES: dict[Variant, tuple[str, ...]] = {
     "current": (
         "alembic_version",
         "user_llm_credentials",
-        "audit_log",
-        "backtest_runs",
-        "strategy_promotions",
+        "ext_audit_log",
+        "ext_backtest_runs",
+        "ext_strategy_promotions",
     ),
-    "seed_era": ("alembic_version", "audit_log", "backtest_runs", "strategy_promotions"),
+    "seed_era": ("alembic_version", "ext_audit_log", "ext_backtest_runs", "ext_strategy_promotions"),
+    "head": ("alembic_version", "collector", "alert_rule", "user_llm_credentials", "coinspot_credentials"),
 }
+# The dataset tables of the seed script: all that omc_current.sql and omc_seed_era.sql hold.
+SEED_SCRIPT_TABLES = (
+    "user",
+    "agent_sessions",
+    "agent_session_messages",
+    "agent_artifacts",
+    "algorithms",
+    "deployed_algorithms",
+    "positions",
+    "orders",
+    "price_data_5min",
+    "protocol_fundamentals",
+    "news_sentiment",
+)
 MATVIEWS = ("mv_price_hourly", "mv_price_daily", "mv_news_daily", "mv_order_volume")
+# The materialized views of omc_head.sql (the app's seven at its head).
+HEAD_MATVIEWS = (
+    "mv_coin_targets_5min",
+    "mv_ohlcv_1m",
+    "mv_sentiment_signals_1h",
+    "mv_catalyst_impact_decay",
+    "mv_coin_sentiment_24h",
+    "mv_signal_summary",
+    "mv_training_set_v1",
+)
 
 _SYSTEM = "n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'"
 
@@ -250,17 +279,17 @@ def seed_app_rows(
             counts["user_llm_credentials"] = min(credentials, len(users))
         for n in range(audit):
             conn.execute(
-                "INSERT INTO audit_log (user_id, action, details) VALUES (%s, 'login', %s::jsonb)",
+                "INSERT INTO ext_audit_log (user_id, action, details) VALUES (%s, 'login', %s::jsonb)",
                 [users[0], f'{{"attempt": {n}}}'],
             )
         if audit:
-            counts["audit_log"] = audit
+            counts["ext_audit_log"] = audit
         for _ in range(system_audit):
-            conn.execute("INSERT INTO audit_log (user_id, action) VALUES (NULL, 'maintenance')")
+            conn.execute("INSERT INTO ext_audit_log (user_id, action) VALUES (NULL, 'maintenance')")
         runs = 0
         for algorithm_id in algorithms[:backtests]:
             row = conn.execute(
-                "INSERT INTO backtest_runs (id, algorithm_id, status, parameters, metrics)"
+                "INSERT INTO ext_backtest_runs (id, algorithm_id, status, parameters, metrics)"
                 " VALUES (gen_random_uuid(), %s, 'completed', '{\"days\": 30}', '{\"sharpe\": 1.2}')"
                 " RETURNING id",
                 [algorithm_id],
@@ -269,13 +298,13 @@ def seed_app_rows(
             runs += 1
             for stage in range(promotions):
                 conn.execute(
-                    "INSERT INTO strategy_promotions (backtest_run_id, stage) VALUES (%s, %s)",
+                    "INSERT INTO ext_strategy_promotions (backtest_run_id, stage) VALUES (%s, %s)",
                     [row[0], f"stage-{stage}"],
                 )
         if runs:
-            counts["backtest_runs"] = runs
+            counts["ext_backtest_runs"] = runs
             if promotions:
-                counts["strategy_promotions"] = runs * promotions
+                counts["ext_strategy_promotions"] = runs * promotions
     return counts
 
 

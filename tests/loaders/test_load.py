@@ -265,15 +265,16 @@ def test_rows_referenced_by_an_app_table_stop_the_load(store: Path, pg_db: str) 
     omc_data.load_snapshot("a", db=pg_db, store=store, create_schema=True)
     with psycopg.connect(pg_db, autocommit=True) as conn:
         conn.execute(
-            'CREATE TABLE backtest_runs (id serial PRIMARY KEY, user_id uuid NOT NULL REFERENCES "user" (id))'
+            "CREATE TABLE ext_backtest_runs"
+            ' (id serial PRIMARY KEY, user_id uuid NOT NULL REFERENCES "user" (id))'
         )
-        conn.execute('INSERT INTO backtest_runs (user_id) SELECT id FROM "user" LIMIT 1')
+        conn.execute('INSERT INTO ext_backtest_runs (user_id) SELECT id FROM "user" LIMIT 1')
     before = db_state(pg_db)
     with pytest.raises(DatabaseError) as err:
         omc_data.load_snapshot("b", db=pg_db, store=store)
-    assert "1 in backtest_runs" in str(err.value) and "cascade=True" in str(err.value)
+    assert "1 in ext_backtest_runs" in str(err.value) and "cascade=True" in str(err.value)
     assert err.value.details == [
-        "1 rows of backtest_runs referencing user (backtest_runs_user_id_fkey) would block the load"
+        "1 rows of ext_backtest_runs referencing user (ext_backtest_runs_user_id_fkey) would block the load"
         " (ON DELETE NO ACTION)"
     ]
     assert db_state(pg_db) == before

@@ -16,7 +16,13 @@ from omc_data.loaders.plan import Plan, make_plan, replaced_tables
 from omc_data.snapshots.manifest import Manifest
 from snaptools import build_small
 
-_PG_NAMES = {"integer": "int4", "bigint": "int8", "boolean": "bool", "varchar[]": "_varchar"}
+_PG_NAMES = {
+    "integer": "int4",
+    "bigint": "int8",
+    "boolean": "bool",
+    "varchar[]": "_varchar",
+    "double precision": "float8",
+}
 ALL = frozenset({"SELECT", "INSERT", "DELETE", "TRUNCATE"})
 
 
@@ -174,19 +180,35 @@ def test_wider_types_are_fine(manifest: Manifest) -> None:
     assert plan.blockers == []
 
 
-def test_a_missing_table_names_create_schema(manifest: Manifest) -> None:
+def test_a_missing_newer_table_is_skipped_and_said_unless_loaded_rows_point_at_it(manifest: Manifest) -> None:
+    plan = make_plan(manifest, catalog_schema(trade_audit=None, risk_rule=None))  # an older schema
+    assert plan.blockers == [] and plan.skipped == ["risk_rule", "trade_audit"]
+    assert "trade_audit" not in plan.table_names
+    assert [str(b) for b in plan.bridges if b.column is None] == [
+        "risk_rule: not in the target (an older schema); skipped",
+        "trade_audit: not in the target (an older schema); skipped",
+    ]
+    # a table of the seed era is in every app schema: its absence is a broken target, not an old one
     plan = make_plan(manifest, catalog_schema(positions=None))
     assert blockers(plan) == [("positions", None)]
     assert "--create-schema" in str(plan.blockers[0])
 
 
+def test_a_target_without_any_of_the_tables_names_create_schema(manifest: Manifest) -> None:
+    plan = make_plan(manifest, catalog_schema(**dict.fromkeys(catalog.table_names())))
+    assert blockers(plan) == [(t, None) for t in catalog.load_order()]
+    assert all("--create-schema" in str(b) for b in plan.blockers)
+
+
 def test_tables_narrowing_takes_dataset_children_along(manifest: Manifest) -> None:
     assert replaced_tables(manifest, ["agent_sessions"]) == [
-        "agent_sessions", "agent_session_messages", "agent_artifacts", "algorithms", "deployed_algorithms"
+        "agent_sessions", "agent_session_messages", "agent_artifacts", "algorithms", "deployed_algorithms",
+        "backtest_runs", "strategy_promotions",
     ]  # fmt: skip
     assert replaced_tables(manifest, ["price_data_5min"]) == ["price_data_5min"]
     plan = make_plan(manifest, catalog_schema(), tables=["user"])
     unrelated = ("price_data_5min", "protocol_fundamentals", "news_sentiment")
+    unrelated += ("system_setting", "risk_rule", "trade_audit")  # no foreign key into the user's rows
     assert plan.table_names == catalog.load_order([t for t in catalog.table_names() if t not in unrelated])
 
 

@@ -188,7 +188,7 @@ def test_the_sidecar_is_what_sha256sum_checks(store: Path) -> None:
 
 def test_a_published_manifest_records_what_the_design_says(store: Path) -> None:
     doc = read_manifest_doc(store / "v1")
-    assert doc["format_version"] == 1 and doc["tag"] == "v1"
+    assert doc["format_version"] == 2 and doc["tag"] == "v1"  # its json columns need the second version
     assert doc["created_at"].endswith("Z")
     assert doc["inputs"]["as_of"] == "2026-11-01T00:00:00Z"
     assert doc["inputs"]["password"] == "default"
@@ -237,7 +237,8 @@ DAMAGES: list[tuple[str, Callable[[Path], object], str]] = [
     ("not-json", lambda s: write_manifest(s, b'{"format_version": 1, "tag": '), "is not valid JSON"),
     ("not-an-object", lambda s: write_manifest(s, b"[1, 2]\n"), "is not a JSON object"),
     ("not-utf8", lambda s: write_manifest(s, b'{"tag": "\xff"}'), "is not UTF-8"),
-    ("format-version-2", _edit(lambda d: d.update(format_version=2)), "format_version 2"),
+    ("format-version-3", _edit(lambda d: d.update(format_version=3)), "format_version 3"),
+    ("format-version-1", _edit(lambda d: d.update(format_version=1)), "types of format_version 2"),
     ("missing-fields", _edit(_missing_fields), "lacks created_at, tables"),
     ("rows-disagree", _edit(_rows_disagree), "rows disagree with its parts"),
     ("path-escapes", _edit(_part_leaves_the_snapshot), "leaves the snapshot directory"),

@@ -17,7 +17,7 @@ from typing import Any
 from omc_data import catalog
 from omc_data.builder import sources as registry
 from omc_data.builder.calibrate import calibrate
-from omc_data.builder.generators import GENERATORS
+from omc_data.builder.generators import GENERATORS, READS
 from omc_data.builder.generators.spec import Spec
 from omc_data.builder.generators.world import RealData, World
 from omc_data.builder.realdata import REAL_OUTCOMES, Assembled, RealInputs, assemble
@@ -74,9 +74,10 @@ def build(store: Store, request: BuildRequest, *, progress: Progress = NULL_PROG
     # Tables that never read real data (users, agents...) are generated while the sources are fetched.
     world = World(spec, real_data)
     with SnapshotWriter(store, request.tag, progress=progress) as writer:
-        for name in catalog.load_order(tables):
+        for name in _generation_order(tables):
             log.info("generating %s", name)
-            writer.write_table(catalog.table(name), GENERATORS[name](world))
+            written = writer.write_table(catalog.table(name), GENERATORS[name](world))
+            world.record_built(name, [writer.dir / p.path for p in written.parts])
         sources = _source_records(request, assembled())
         if real is not None:
             for source in real.real_sources:
@@ -111,6 +112,25 @@ def build(store: Store, request: BuildRequest, *, progress: Progress = NULL_PROG
             validation=report.to_json(),
             parent=request.parent,
         )
+
+
+def _generation_order(tables: tuple[str, ...]) -> list[str]:
+    """Load order, except that a table another one reads (``READS``) is written before its reader."""
+    order = catalog.load_order(tables)
+    for reader, read in READS.items():
+        if reader not in order:
+            continue
+        missing = [t for t in read if t not in order]
+        if missing:
+            raise BuildError(
+                f"{reader} is made from the built {', '.join(missing)}",
+                hint=f"build {', '.join(missing)} too (--tables ...,{','.join(missing)})",
+            )
+        for t in read:
+            if order.index(t) > order.index(reader):
+                order.remove(t)
+                order.insert(order.index(reader), t)
+    return order
 
 
 def _tables(request: BuildRequest) -> tuple[str, ...]:

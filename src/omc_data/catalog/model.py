@@ -20,7 +20,9 @@ SEED_ERA_HEAD = "28ac3452fc30"
 class PgType:
     """A PostgreSQL column type, as precise as the loader needs it."""
 
-    name: str  # uuid | integer | bigint | boolean | text | varchar | numeric | timestamptz | varchar[]
+    # uuid | integer | bigint | boolean | text | varchar | numeric | timestamptz | varchar[]
+    # | json | jsonb | bytea | double precision
+    name: str
     length: int | None = None  # varchar(n)
     precision: int | None = None  # numeric(p, s)
     scale: int | None = None
@@ -44,6 +46,15 @@ BOOLEAN = PgType("boolean")
 TEXT = PgType("text")
 TIMESTAMPTZ = PgType("timestamptz")
 VARCHAR_ARRAY = PgType("varchar[]")
+JSON = PgType("json")  # JSON text, kept as written
+JSONB = PgType("jsonb")  # JSON value: key order and whitespace are not content
+BYTEA = PgType("bytea")
+FLOAT8 = PgType("double precision")
+
+# Types a snapshot of format_version 1 can hold; the others need format_version 2.
+V1_TYPES = frozenset({"uuid", "integer", "bigint", "boolean", "text", "varchar", "numeric", "timestamptz"})
+V1_TYPES |= {"varchar[]"}
+JSON_TYPES = frozenset({"json", "jsonb"})
 
 
 def varchar(length: int | None = None) -> PgType:
@@ -63,6 +74,8 @@ def parse_type(text: str) -> PgType:
         precision, scale = text[8:-1].split(",")
         return numeric(int(precision), int(scale))
     if text in {"uuid", "integer", "bigint", "boolean", "text", "varchar", "timestamptz", "varchar[]"}:
+        return PgType(text)
+    if text in {"json", "jsonb", "bytea", "double precision"}:
         return PgType(text)
     raise ValueError(f"unknown column type {text!r}")
 
@@ -90,13 +103,29 @@ class Column:
 
 @dataclass(frozen=True)
 class KeyPart:
-    """One part of a key: a column, or the UTC calendar date of a timestamptz column."""
+    """One part of a key: a column, the UTC calendar date of a timestamptz column, or a text column
+    with NULL read as ``if_null`` (``COALESCE(model_name, '')``: NULLs then collide like values)."""
 
     column: str
     utc_date: bool = False
+    if_null: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.utc_date and self.if_null is not None:
+            raise ValueError(f"key part {self.column}: utc_date and if_null do not combine")
+        if self.if_null is not None and "'" in self.if_null:
+            raise ValueError(f"key part {self.column}: if_null may not hold a quote")
+
+    @property
+    def plain(self) -> bool:
+        return not self.utc_date and self.if_null is None
 
     def __str__(self) -> str:
-        return f"utc_date({self.column})" if self.utc_date else self.column
+        if self.utc_date:
+            return f"utc_date({self.column})"
+        if self.if_null is not None:
+            return f"coalesce({self.column},'{self.if_null}')"
+        return self.column
 
 
 @dataclass(frozen=True)
@@ -109,10 +138,27 @@ class ForeignKey:
 
 @dataclass(frozen=True)
 class UniqueKey:
-    """A uniqueness rule; in the app these are unique indexes, some over expressions."""
+    """A uniqueness rule; in the app these are unique indexes, some over expressions, some partial.
+
+    ``where``: the rows the rule covers (a partial index), a condition over the table's columns written
+    so that PostgreSQL and DuckDB read it alike (``is_active``, ``status = 'x'``); None: every row.
+    """
 
     name: str
     parts: tuple[KeyPart, ...]
+    where: str | None = None
+
+
+@dataclass(frozen=True)
+class Check:
+    """A CHECK constraint: ``expression`` holds for every row (NULL counts as holding, as in PostgreSQL).
+
+    Written so that PostgreSQL and DuckDB read it alike: validation runs it over the snapshot's rows.
+    """
+
+    name: str
+    expression: str
+    columns: tuple[str, ...]  # the columns it reads (checked to exist)
 
 
 @dataclass(frozen=True)
@@ -131,7 +177,9 @@ class Table:
     foreign_keys: tuple[ForeignKey, ...] = ()
     unique_keys: tuple[UniqueKey, ...] = ()
     indexes: tuple[Index, ...] = ()
+    checks: tuple[Check, ...] = ()
     doc: str = ""
+    since: str | None = None  # alembic revision that made the table, when newer than the seed era
     _by_name: dict[str, Column] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -146,6 +194,8 @@ class Table:
             referenced.extend(p.column for p in uk.parts)
         for ix in self.indexes:
             referenced.extend(ix.columns)
+        for ck in self.checks:
+            referenced.extend(ck.columns)
         unknown = sorted(set(referenced) - set(names))
         if unknown:
             raise UsageError(
@@ -181,8 +231,9 @@ def _keys(*columns: str) -> tuple[KeyPart, ...]:
     return tuple(KeyPart(c) for c in columns)
 
 
-def _fk(table: str, column: str, ref: str, name: str | None = None) -> ForeignKey:
-    return ForeignKey((column,), ref, ("id",), name or f"{table}_{column}_fkey")
+def _fk(table: str, column: str, ref: str, name: str | None = None, *, ref_column: str = "id") -> ForeignKey:
+    """A single-column foreign key to ``ref.ref_column`` (its primary key or a unique column)."""
+    return ForeignKey((column,), ref, (ref_column,), name or f"{table}_{column}_fkey")
 
 
 _NOW = "CURRENT_TIMESTAMP"

@@ -14,7 +14,16 @@ from omc_data.catalog.accounts import USER
 from omc_data.catalog.agents import AGENT_ARTIFACTS, AGENT_SESSION_MESSAGES, AGENT_SESSIONS
 from omc_data.catalog.market import NEWS_SENTIMENT, PRICE_DATA_5MIN, PROTOCOL_FUNDAMENTALS
 from omc_data.catalog.model import Table
-from omc_data.catalog.trading import ALGORITHMS, DEPLOYED_ALGORITHMS, ORDERS, POSITIONS
+from omc_data.catalog.risk import AUDIT_LOG, RISK_RULE, SYSTEM_SETTING
+from omc_data.catalog.trading import (
+    ALGORITHMS,
+    BACKTEST_RUNS,
+    DEPLOYED_ALGORITHMS,
+    ORDERS,
+    POSITIONS,
+    STRATEGY_PROMOTIONS,
+    TRADE_AUDIT,
+)
 from omc_data.errors import UsageError
 
 TABLES: tuple[Table, ...] = (
@@ -29,6 +38,13 @@ TABLES: tuple[Table, ...] = (
     PRICE_DATA_5MIN,
     PROTOCOL_FUNDAMENTALS,
     NEWS_SENTIMENT,
+    # The rest of the app at its current head (after the seed script's eleven: their order is unchanged).
+    SYSTEM_SETTING,
+    RISK_RULE,
+    AUDIT_LOG,
+    BACKTEST_RUNS,
+    STRATEGY_PROMOTIONS,
+    TRADE_AUDIT,
 )
 
 _BY_NAME = {t.name: t for t in TABLES}
@@ -84,6 +100,17 @@ def children_of(name: str, tables: Iterable[Table] | None = None) -> list[str]:
 
 
 def _table_doc(t: Table) -> dict[str, object]:
+    doc = _base_doc(t)
+    # Added with the rest of the app's tables; left out when empty so the older entries hash as before.
+    partial = {uk.name: uk.where for uk in t.unique_keys if uk.where is not None}
+    if partial:
+        doc["partial_unique_keys"] = partial
+    if t.checks:
+        doc["checks"] = {ck.name: ck.expression for ck in t.checks}
+    return doc
+
+
+def _base_doc(t: Table) -> dict[str, object]:
     return {
         "name": t.name,
         "columns": [
@@ -104,6 +131,30 @@ def _table_doc(t: Table) -> dict[str, object]:
         ],
         "unique_keys": [[str(p) for p in uk.parts] for uk in t.unique_keys],
     }
+
+
+def reference_problems(tables: Iterable[Table] | None = None) -> list[str]:
+    """Foreign keys that point at no table, or at columns that are neither its primary key nor unique.
+
+    A foreign key may point at a unique non-key column (``news_keyword_match.news_item_link`` at
+    ``news_item.link``); PostgreSQL then needs a plain (not partial, not expression) unique index there.
+    """
+    pool = {t.name: t for t in current(tables)}
+    problems: list[str] = []
+    for t in pool.values():
+        for fk in t.foreign_keys:
+            ref = pool.get(fk.ref_table)
+            if ref is None:
+                problems.append(f"{t.name}.{fk.name}: no table {fk.ref_table}")
+                continue
+            keys = [ref.primary_key] + [
+                tuple(p.column for p in uk.parts)
+                for uk in ref.unique_keys
+                if uk.where is None and all(p.plain for p in uk.parts)
+            ]
+            if tuple(fk.ref_columns) not in keys:
+                problems.append(f"{t.name}.{fk.name}: {fk.ref_table}{fk.ref_columns} is not a key")
+    return problems
 
 
 def canonical_json(tables: Iterable[Table] | None = None) -> str:

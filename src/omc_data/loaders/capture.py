@@ -8,10 +8,11 @@ bytes), and streamed through the snapshot writer in blocks (``copyout``): memory
 Older schemas: a catalog column the table lacks is NULL in the snapshot (``inputs.missing_columns``),
 columns the catalog does not know are left out (``inputs.ignored_columns``), a column of another type
 is cast to the catalog's in SQL (``inputs.type_differences``; numerics rounded to the catalog's scale are
-counted as warnings). A missing table is an error unless ``tables`` leaves it out; so is a missing NOT
-NULL column or a NULL in one, which a snapshot's schema cannot hold. Captured rows are real life: every
-snapshot check runs, as a warning that never blocks the publish. The manifest says ``kind: capture`` and
-names the database without its password.
+counted as warnings). A missing table is an error when ``tables`` names it; a whole capture leaves
+out the tables newer than the seed era that an older schema lacks (``inputs.missing_tables``). So is
+a missing NOT NULL column or a NULL in one, which a snapshot's schema cannot hold. Captured rows are
+real life: every snapshot check runs, as a warning that never blocks the publish. The manifest says
+``kind: capture`` and names the database without its password.
 """
 
 from __future__ import annotations
@@ -146,13 +147,13 @@ def capture(
     validate_tag(tag)
     if store.exists(tag):  # before touching the database: tags are immutable
         raise SnapshotExistsError(tag, store.root)
-    wanted = chosen_tables(tables)
+    chosen_tables(tables)  # a bad --tables is a usage error before the database is touched
     started = time.perf_counter()
     conn = connect(target, purpose="omc-data capture")
     try:
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         return capture_from(
-            conn, store, tag, target=target, tables=wanted, progress=progress, started=started
+            conn, store, tag, target=target, tables=tables, progress=progress, started=started
         )
     finally:
         conn.close()  # ends the read-only transaction: there is nothing to commit
@@ -187,6 +188,14 @@ def capture_from(
     except psycopg.Error as exc:
         raise _database_error(exc, target, "reading the schema of") from exc
     missing = [t for t in wanted if t not in columns]
+    skipped: list[str] = []
+    if missing and tables is None:
+        # a whole capture of an older schema: the tables newer than the seed era that it lacks are left
+        # out, and recorded; a missing table of the seed era is still an error
+        skipped = [t for t in missing if catalog.table(t).since is not None]
+        missing = [t for t in missing if t not in skipped]
+        wanted = [t for t in wanted if t not in skipped]
+        log.info("%s lacks %s: left out of the capture", target.masked, ", ".join(skipped))
     if missing:
         others = f" (and {', '.join(missing[1:])})" if len(missing) > 1 else ""
         raise SchemaMismatchError(
@@ -217,7 +226,7 @@ def capture_from(
         report = Report(checks.checks + tuple(extra))
         rows = sum(t.rows for t in captured)
         writer.publish(
-            inputs=_inputs(facts, target, captured),
+            inputs=_inputs(facts, target, captured, skipped),
             libraries=library_versions(SHAPING_LIBRARIES),
             omc_data_version=omc_data_version(),
             sources={
@@ -243,6 +252,7 @@ def _prepare(conn: psycopg.Connection[Any]) -> dict[str, Any]:
     """Session settings the CSV parsing relies on, and facts about the server for the manifest."""
     conn.execute("SET LOCAL TimeZone = 'UTC'")
     conn.execute("SET LOCAL DateStyle = 'ISO, YMD'")
+    conn.execute("SET LOCAL bytea_output = 'hex'")
     if conn.info.encoding != "utf-8":
         conn.execute("SET LOCAL client_encoding = 'UTF8'")
     row = conn.execute(
@@ -446,7 +456,9 @@ def _database_error(
     return DatabaseError(f"{doing} {target.masked} failed: {reason}", hint=hint, table=table)
 
 
-def _inputs(facts: Mapping[str, Any], target: Target, captured: Sequence[TableCapture]) -> dict[str, Any]:
+def _inputs(
+    facts: Mapping[str, Any], target: Target, captured: Sequence[TableCapture], skipped: Sequence[str] = ()
+) -> dict[str, Any]:
     return {
         "as_of": format_timestamp(facts["as_of"]),
         "target": target.masked,
@@ -461,4 +473,5 @@ def _inputs(facts: Mapping[str, Any], target: Target, captured: Sequence[TableCa
         "missing_columns": {t.name: list(t.missing_columns) for t in captured if t.missing_columns},
         "ignored_columns": {t.name: list(t.ignored_columns) for t in captured if t.ignored_columns},
         "type_differences": {t.name: t.type_differences for t in captured if t.type_differences},
+        "missing_tables": list(skipped),  # dataset tables the database lacks (an older schema)
     }

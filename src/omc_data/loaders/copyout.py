@@ -11,8 +11,9 @@ against ~0.7 s of server CPU to print them. psycopg still starts the COPY, and o
 Values travel as PostgreSQL prints them with ``TimeZone`` UTC and ``DateStyle`` ISO, which the caller
 sets: numerics and timestamps as text, which Arrow parses exactly (selecting timestamps as epoch
 microseconds cost the server half as much again as printing them), uuids as text, hex-decoded with numpy,
-and arrays as JSON (only the news' coin lists, a few thousand rows at most). No other value becomes a
-Python object, and memory stays at a few blocks whatever the size of the table.
+and arrays as JSON (only the news' coin lists, a few thousand rows at most), bytea as PostgreSQL's hex
+text (credentials: a few rows). No other value becomes a Python object, and memory stays at a few
+blocks whatever the size of the table.
 """
 
 from __future__ import annotations
@@ -57,6 +58,8 @@ def select_expression(column: Column, db_type: str) -> sql.Composable:
         return sql.SQL("to_json({}::varchar[])").format(ident)
     if db_type == want.sql:
         return ident
+    if want.name == "bytea":
+        return sql.SQL("{}::bytea").format(ident)  # printed as \x + hex digits
     if want.name in ("text", "varchar"):  # no cast to varchar(n): it would cut long values silently
         return ident if _is_text(db_type) else sql.SQL("{}::text").format(ident)
     if want.name in ("integer", "bigint"):  # read as int64; Arrow refuses what does not fit the catalog
@@ -66,7 +69,7 @@ def select_expression(column: Column, db_type: str) -> sql.Composable:
 
 def csv_type(column: Column) -> pa.DataType:
     name = column.type.name
-    if name in ("uuid", "text", "varchar", "varchar[]"):
+    if name in ("uuid", "text", "varchar", "varchar[]", "json", "jsonb", "bytea"):
         return pa.string()
     if name in ("integer", "bigint"):
         return pa.int64()
@@ -134,6 +137,8 @@ def _to_batch(table: Table, parsed: pa.Table) -> pa.RecordBatch:
         try:
             if kind == "uuid":
                 column = uuids_from_text(column)
+            elif kind == "bytea":
+                column = pa.array([None if v is None else _unhex(v) for v in column.to_pylist()], f.type)
             elif kind == "varchar[]":
                 column = pa.array(
                     [None if v is None else json.loads(v) for v in column.to_pylist()], type=f.type
@@ -155,6 +160,12 @@ def _to_batch(table: Table, parsed: pa.Table) -> pa.RecordBatch:
             )
         arrays.append(column)
     return pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+
+def _unhex(text: str) -> bytes:
+    if not text.startswith("\\x"):
+        raise ValueError("bytea not in hex output form (bytea_output = 'escape'?)")
+    return bytes.fromhex(text[2:])
 
 
 _HEX = np.full(256, 255, dtype=np.uint8)

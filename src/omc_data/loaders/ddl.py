@@ -2,7 +2,8 @@
 
 The tables come out as the app's alembic migrations make them, quirks included: the irregular sequence
 name of ``price_data_5min`` (a bigint sequence behind an integer column), uniqueness as unique indexes
-(one over an expression), plain indexes, and foreign keys without ON DELETE CASCADE.
+(over expressions, some partial), CHECK constraints, plain indexes, and foreign keys without ON DELETE
+CASCADE (some onto a unique column that is not the primary key).
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from omc_data.catalog import KeyPart, Table
 def _key_part(part: KeyPart) -> sql.Composable:
     if part.utc_date:
         return sql.SQL("(({} AT TIME ZONE 'UTC')::date)").format(sql.Identifier(part.column))
+    if part.if_null is not None:
+        return sql.SQL("COALESCE({}, {})").format(sql.Identifier(part.column), sql.Literal(part.if_null))
     return sql.Identifier(part.column)
 
 
@@ -47,6 +50,10 @@ def table_ddl(t: Table) -> list[sql.Composed]:
             sql.Identifier(t.primary_key_name), sql.SQL(", ").join(map(sql.Identifier, t.primary_key))
         )
     )
+    for ck in t.checks:  # the expression is the catalog's own SQL, never user input
+        columns.append(
+            sql.SQL("CONSTRAINT {} CHECK ({})").format(sql.Identifier(ck.name), sql.SQL(ck.expression))
+        )
     stmts.append(
         sql.SQL("CREATE TABLE {} (\n    {}\n)").format(
             sql.Identifier(t.name), sql.SQL(",\n    ").join(columns)
@@ -60,11 +67,12 @@ def table_ddl(t: Table) -> list[sql.Composed]:
             )
         )
     for uk in t.unique_keys:
-        stmts.append(
-            sql.SQL("CREATE UNIQUE INDEX {} ON {} ({})").format(
-                sql.Identifier(uk.name), sql.Identifier(t.name), sql.SQL(", ").join(map(_key_part, uk.parts))
-            )
+        stmt = sql.SQL("CREATE UNIQUE INDEX {} ON {} ({})").format(
+            sql.Identifier(uk.name), sql.Identifier(t.name), sql.SQL(", ").join(map(_key_part, uk.parts))
         )
+        if uk.where is not None:
+            stmt += sql.SQL(" WHERE {}").format(sql.SQL(uk.where))
+        stmts.append(stmt)
     for ix in t.indexes:
         stmts.append(
             sql.SQL("CREATE INDEX {} ON {} ({})").format(

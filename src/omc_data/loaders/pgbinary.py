@@ -8,8 +8,10 @@ A binary COPY row is ``int16 field count`` then, per field, ``int32 length`` (-1
 Every type here except text has a fixed width (numeric too: we always send the same number of base-10000
 digits for a column, leading and trailing zero digits included, which the server strips), so the
 fixed-width fields of a batch are one numpy structured array filled column by column; its rows are the
-start of each COPY row. Text columns (sent last) are appended per row with Arrow's
-``binary_join_element_wise``, whose output buffer is exactly the concatenated COPY rows.
+start of each COPY row. Variable-width columns (text, json, jsonb, bytea; sent last) are appended per
+row with Arrow's ``binary_join_element_wise``, whose output buffer is exactly the concatenated COPY rows.
+Their binary forms: text and json are the UTF-8 text, jsonb is a version byte (1) then the text, bytea
+is the raw bytes.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ _NUMERIC_NEG = 0x4000
 _INT_TYPES = {"int2": (">i2", pa.int16()), "int4": (">i4", pa.int32()), "int8": (">i8", pa.int64())}
 _FLOAT_TYPES = {"float4": ">f4", "float8": ">f8"}
 TEXT_TYPES = frozenset({"text", "varchar", "bpchar", "name", "citext"})
+_JSONB_VERSION = b"\x01"
+VARIABLE_TYPES = TEXT_TYPES | {"json", "jsonb", "bytea"}
 FIXED_TYPES = frozenset(
     {*_INT_TYPES, *_FLOAT_TYPES, "numeric", "uuid", "timestamptz", "timestamp", "bool", "date"}
 )
@@ -53,7 +57,8 @@ class ColumnSpec:
 
     @property
     def is_text(self) -> bool:
-        return self.pg_type in TEXT_TYPES
+        """Variable width (text, json, jsonb, bytea): sent after the fixed-width columns."""
+        return self.pg_type in VARIABLE_TYPES
 
 
 def supports(spec: ColumnSpec, arrow_type: pa.DataType) -> bool:
@@ -79,8 +84,10 @@ def _supports(spec: ColumnSpec, arrow_type: pa.DataType) -> Any:
         return pa.types.is_date32(arrow_type)
     if t == "bool":
         return pa.types.is_boolean(arrow_type)
-    if t in TEXT_TYPES:
+    if t in TEXT_TYPES or t in ("json", "jsonb"):
         return pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type)
+    if t == "bytea":
+        return pa.types.is_binary(arrow_type) or pa.types.is_large_binary(arrow_type)
     return False
 
 
@@ -284,7 +291,8 @@ class BatchEncoder:
             )
         parts = [fixed]
         for i in self._text:
-            parts.append(_text_field(batch.column(self.specs[i].name)))
+            prefix = _JSONB_VERSION if self.specs[i].pg_type == "jsonb" else b""
+            parts.append(_text_field(batch.column(self.specs[i].name), prefix))
         joined = pc.binary_join_element_wise(*parts, pa.scalar(b"", pa.binary()))
         offsets_buf, data_buf = joined.buffers()[1], joined.buffers()[2]
         bounds = np.frombuffer(offsets_buf, dtype=np.int32, count=joined.offset + n + 1)
@@ -292,14 +300,19 @@ class BatchEncoder:
         return memoryview(data_buf)[start:end]
 
 
-def _text_field(array: pa.Array) -> pa.Array:
-    """Each value as ``int32 length`` + UTF-8 bytes; NULL as length -1."""
+def _text_field(array: pa.Array, head: bytes = b"") -> pa.Array:
+    """Each value as ``int32 length`` + ``head`` + its bytes (UTF-8 for text); NULL as length -1."""
     if pa.types.is_dictionary(array.type):
         array = array.cast(pa.string())
-    binary = array.cast(pa.large_binary() if pa.types.is_large_string(array.type) else pa.binary())
-    lengths = pc.binary_length(binary).fill_null(0).to_numpy(zero_copy_only=False).astype(">i4")
+    wide = pa.types.is_large_string(array.type) or pa.types.is_large_binary(array.type)
+    binary = array.cast(pa.large_binary() if wide else pa.binary())
+    lengths = pc.binary_length(binary).fill_null(0).to_numpy(zero_copy_only=False) + len(head)
+    lengths = lengths.astype(">i4")
     prefix = pa.FixedSizeBinaryArray.from_buffers(pa.binary(4), len(array), [None, pa.py_buffer(lengths)])
-    joined = pc.binary_join_element_wise(prefix.cast(binary.type), binary, pa.scalar(b"", binary.type))
+    pieces = [prefix.cast(binary.type)]
+    if head:
+        pieces.append(pa.array([head] * len(array), binary.type))
+    joined = pc.binary_join_element_wise(*pieces, binary, pa.scalar(b"", binary.type))
     if array.null_count:
         joined = joined.fill_null(pa.scalar(_NULL, binary.type))
     return joined.cast(pa.binary())

@@ -13,6 +13,15 @@ tested without a server. Differences are either *bridged* (done automatically an
   range, tz-aware timestamps into tz-naive columns, unrelated types -> blocker;
 - column order never matters (COPY names its columns);
 - missing privileges -> blocker, naming the GRANT to ask for.
+
+Whole tables (the catalog grows with the app; snapshots and targets are older or newer):
+
+- a dataset table the snapshot lacks but the target has (a dataset child of the replaced tables, or a
+  table added since the snapshot was made) -> bridged: left as it is (an empty one stays empty), and
+  like an app table its rows that point at replaced rows stop the load (or go with ``--cascade``);
+- a snapshot table newer than the seed era that the target lacks (an older schema) -> bridged:
+  skipped, unless a loaded table's foreign key points at it; a missing table of the seed era, or a
+  target with none of the snapshot's tables -> blocker (run the migrations, or --create-schema).
 """
 
 from __future__ import annotations
@@ -24,7 +33,7 @@ from typing import Any, Literal
 from omc_data import catalog
 from omc_data.catalog import PgType
 from omc_data.loaders.introspect import TargetColumn, TargetSchema, TargetTable
-from omc_data.loaders.pgbinary import FIXED_TYPES, TEXT_TYPES, ColumnSpec, order_columns
+from omc_data.loaders.pgbinary import FIXED_TYPES, TEXT_TYPES, VARIABLE_TYPES, ColumnSpec, order_columns
 from omc_data.snapshots.manifest import Manifest, TableEntry
 
 _ASK_OWNER = "load as the tables' owner, or ask the owner for that GRANT"
@@ -39,6 +48,10 @@ _SNAPSHOT_FAMILY = {
     "numeric": "numeric",
     "timestamptz": "timestamptz",
     "varchar[]": "text[]",
+    "json": "json",
+    "jsonb": "json",
+    "bytea": "bytea",
+    "double precision": "float",
 }
 _TARGET_FAMILY = {
     "uuid": "uuid",
@@ -51,6 +64,10 @@ _TARGET_FAMILY = {
     "timestamp": "timestamp",
     "_varchar": "text[]",
     "_text": "text[]",
+    "json": "json",
+    "jsonb": "json",
+    "bytea": "bytea",
+    "float8": "float",
     **dict.fromkeys(TEXT_TYPES, "text"),
 }
 
@@ -80,11 +97,12 @@ class Blocker:
 @dataclass(frozen=True)
 class Bridge:
     table: str
-    column: str
+    column: str | None  # None: the whole table
     action: str  # what the load does about the difference
 
     def __str__(self) -> str:
-        return f"{self.table}.{self.column}: {self.action}"
+        where = self.table if self.column is None else f"{self.table}.{self.column}"
+        return f"{where}: {self.action}"
 
     def to_json(self) -> dict[str, Any]:
         return {"table": self.table, "column": self.column, "action": self.action}
@@ -120,6 +138,8 @@ class Plan:
     skipped_views: list[str]  # not populated: left as they are
     missing_privileges: list[str]
     alembic_revision: str | None
+    absent: list[str] = field(default_factory=list)  # dataset tables the snapshot lacks: left as they are
+    skipped: list[str] = field(default_factory=list)  # snapshot tables the target lacks: not loaded
 
     @property
     def table_names(self) -> list[str]:
@@ -127,8 +147,11 @@ class Plan:
 
 
 def replaced_tables(manifest: Manifest, wanted: Sequence[str] | None) -> list[str]:
-    """The snapshot's tables narrowed to ``wanted`` plus, recursively, their dataset children."""
-    return with_dataset_children(manifest.tables if wanted is None else wanted)
+    """The snapshot's tables narrowed to ``wanted`` plus, recursively, their dataset children; for a
+    whole load (``wanted`` None) every dataset table, so those the snapshot lacks are reported too."""
+    if wanted is None:
+        return with_dataset_children([*manifest.tables, *catalog.table_names()])
+    return with_dataset_children(wanted)
 
 
 def with_dataset_children(tables: Iterable[str]) -> list[str]:
@@ -203,22 +226,15 @@ def make_plan(
     privileges: list[str] = []
     plans: list[TablePlan] = []
     names = replaced_tables(manifest, tables)
-    for name in names:
+    held = [n for n in names if n in manifest.tables]
+    absent = [n for n in names if n not in manifest.tables and n in schema.tables]
+    for name in absent:
+        bridges.append(Bridge(name, None, "not in the snapshot; left as it is"))
+    skipped = _skipped_tables(held, schema, blockers, bridges)
+    for name in held:
         target = schema.tables.get(name)
+        entry = manifest.tables[name]
         if target is None:
-            blockers.append(
-                Blocker(
-                    name, None, "the target has no such table",
-                    "run the app's migrations, or --create-schema in a database without dataset tables",
-                )
-            )  # fmt: skip
-            continue
-        entry = manifest.tables.get(name)
-        if entry is None:  # a dataset child of a replaced table that this snapshot does not hold
-            blockers.append(
-                Blocker(name, None, "a dataset child of the replaced tables that the snapshot lacks",
-                        "load the whole snapshot, or a snapshot that holds this table")
-            )  # fmt: skip
             continue
         plans.append(_table_plan(schema, target, entry, allow_column_loss, blockers, bridges))
         for missing in _missing_privileges(target, plans[-1]):
@@ -237,7 +253,53 @@ def make_plan(
         skipped_views=[v.name for v in schema.views if not v.populated],
         missing_privileges=privileges,
         alembic_revision=schema.alembic_revision,
+        absent=absent,
+        skipped=skipped,
     )
+
+
+def _skipped_tables(
+    held: list[str], schema: TargetSchema, blockers: list[Blocker], bridges: list[Bridge]
+) -> list[str]:
+    """The snapshot's tables the target lacks: a table newer than the seed era is skipped (a bridge: an
+    older schema), unless a loaded table points at it; any other missing table is a blocker."""
+    missing = [n for n in held if n not in schema.tables]
+    loaded = [n for n in held if n in schema.tables]
+    skipped: list[str] = []
+    for name in missing:
+        referrers = [t for t in loaded if name in _catalog_parents(t)]
+        if not _newer_than_seed_era(name) or len(missing) == len(held):
+            blockers.append(
+                Blocker(
+                    name, None, "the target has no such table",
+                    "run the app's migrations, or --create-schema in a database without dataset tables",
+                )
+            )  # fmt: skip
+        elif referrers:
+            blockers.append(
+                Blocker(
+                    name, None, f"the target has no such table, and {', '.join(referrers)} would point at it",
+                    "run the app's migrations (alembic upgrade head)",
+                )
+            )  # fmt: skip
+        else:
+            skipped.append(name)
+            bridges.append(Bridge(name, None, "not in the target (an older schema); skipped"))
+    return skipped
+
+
+def _newer_than_seed_era(name: str) -> bool:
+    try:
+        return catalog.table(name).since is not None
+    except KeyError:
+        return False
+
+
+def _catalog_parents(name: str) -> tuple[str, ...]:
+    try:
+        return catalog.table(name).parents
+    except KeyError:
+        return ()
 
 
 def _table_plan(
@@ -275,7 +337,7 @@ def _table_plan(
             blockers.append(Blocker(name, column, reason, "migrate the column, or load a snapshot that fits"))
             continue
         specs.append(col.spec())
-        if col.pg_type not in FIXED_TYPES and col.pg_type not in TEXT_TYPES:
+        if col.pg_type not in FIXED_TYPES and col.pg_type not in VARIABLE_TYPES:
             binary = False
     for column, col in target.columns.items():
         if column in entry.column_names:

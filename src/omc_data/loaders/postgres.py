@@ -131,6 +131,8 @@ class LoadResult:
                 for t in self.tables
             }
         doc["bridges"] = [b.to_json() for b in plan.bridges] if plan else []
+        doc["absent_tables"] = plan.absent if plan else []  # dataset tables the snapshot lacks: left alone
+        doc["skipped_tables"] = plan.skipped if plan else []  # snapshot tables the target lacks
         doc["blockers"] = [b.to_json() for b in plan.blockers] if plan else []
         doc["missing_privileges"] = plan.missing_privileges if plan else []
         doc["views_refreshed" if not self.dry_run else "views_to_refresh"] = (

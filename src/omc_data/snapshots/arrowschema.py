@@ -2,7 +2,9 @@
 
 uuid -> the canonical Arrow uuid extension type (Parquet UUID, 16 bytes); numeric(p, s) -> decimal128(p, s)
 (exact); timestamptz -> timestamp[us, UTC]; integer -> int32 (the exact width binary COPY needs);
-varchar/text -> string; varchar[] -> list<string>.
+varchar/text -> string; varchar[] -> list<string>; json/jsonb -> string (the JSON text; jsonb is compared
+by value, see ``diff`` and ``validate``); bytea -> binary; double precision -> float64. The last four need
+a snapshot of format_version 2 (``catalog.V1_TYPES``).
 """
 
 from __future__ import annotations
@@ -22,6 +24,10 @@ _SIMPLE: dict[str, pa.DataType] = {
     "varchar": pa.string(),
     "timestamptz": pa.timestamp("us", tz="UTC"),
     "varchar[]": pa.list_(pa.string()),
+    "json": pa.string(),
+    "jsonb": pa.string(),
+    "bytea": pa.binary(),
+    "double precision": pa.float64(),
 }
 
 

@@ -3,7 +3,8 @@
 Rows are matched by the table's diff key (the primary key for uuid tables, the natural key for serial
 ones, whose sequence numbers are not content). A table whose parts have identical checksums on both
 sides is unchanged without being read; otherwise status is about content, not bytes. Comparisons are
-by value: numerics at any scale, timestamps as instants, NULL equal to NULL, arrays element-wise.
+by value: numerics at any scale, timestamps as instants, NULL equal to NULL, arrays element-wise, and
+json/jsonb as JSON values (key order and whitespace are not content: ``jsonvalue``).
 """
 
 from __future__ import annotations
@@ -19,9 +20,10 @@ from typing import Any
 import duckdb
 
 from omc_data import catalog
-from omc_data.catalog import KeyPart
+from omc_data.catalog import JSON_TYPES, KeyPart
 from omc_data.errors import SnapshotError, UsageError
 from omc_data.progress import NULL_PROGRESS, Progress
+from omc_data.snapshots import jsonvalue
 from omc_data.snapshots.manifest import TableEntry
 from omc_data.snapshots.store import Snapshot
 from omc_data.snapshots.validate import key_sql, q
@@ -140,10 +142,16 @@ class _Plan:
     keys: tuple[KeyPart, ...]
     compared: list[str]  # content columns on both sides: not key columns, not serial ids
     source: str  # "a FULL JOIN b ON key", each side projecting only what the comparison needs
+    json_columns: frozenset[str] = frozenset()  # compared as JSON values
+
+    def _diff(self, c: str) -> str:
+        if c in self.json_columns:
+            return f"{jsonvalue.value_sql('a.' + q(c))} IS DISTINCT FROM {jsonvalue.value_sql('b.' + q(c))}"
+        return f"a.{q(c)} IS DISTINCT FROM b.{q(c)}"
 
     @property
     def diffs(self) -> list[str]:
-        return [f"a.{q(c)} IS DISTINCT FROM b.{q(c)}" for c in self.compared]
+        return [self._diff(c) for c in self.compared]
 
     @property
     def any_diff(self) -> str:
@@ -170,7 +178,9 @@ def _plan(name: str, sa: Snapshot, sb: Snapshot, ea: TableEntry, eb: TableEntry)
         f"(SELECT {cols} FROM read_parquet({_files(sa.part_paths(name))})) a FULL JOIN "
         f"(SELECT {cols} FROM read_parquet({_files(sb.part_paths(name))})) b ON {join}"
     )
-    return _Plan(keys, compared, source)
+    json_a = {c.name for c in ea.schema if c.type in JSON_TYPES}
+    json_b = {c.name for c in eb.schema if c.type in JSON_TYPES}
+    return _Plan(keys, compared, source, frozenset(json_a & json_b))
 
 
 def _counts(con: duckdb.DuckDBPyConnection, plan: _Plan) -> tuple[int, int, int, dict[str, int]]:
@@ -298,6 +308,7 @@ def diff(
     out: dict[str, TableDiff] = {}
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
+    jsonvalue.register(con)
     if threads is not None:
         con.execute(f"SET threads = {int(threads)}")
     if memory_limit is not None:

@@ -71,9 +71,12 @@ def unique_rules(table: Table) -> list[tuple[str, tuple[KeyPart, ...]]]:
 
 
 def key_orders(table: Table) -> list[KeyOrder]:
-    """A tracker for each uniqueness rule made of plain columns (not of a column's UTC date)."""
+    """A tracker for each uniqueness rule made of plain columns (not of a column's UTC date or COALESCE).
+
+    A partial rule is proven too: rows unique over all rows are unique over those it covers.
+    """
     return [
         KeyOrder(name, tuple(p.column for p in parts))
         for name, parts in unique_rules(table)
-        if not any(p.utc_date for p in parts)
+        if all(p.plain for p in parts)
     ]

@@ -1,4 +1,8 @@
-"""The manifest of a snapshot (format_version 1): what it holds, how it was made, and every checksum.
+"""The manifest of a snapshot (format_version 1 or 2): what it holds, how it was made, and every checksum.
+
+Version 2 adds column types (json, jsonb, bytea, double precision; ``catalog.V1_TYPES`` lists the first
+version's); a manifest declares the lowest version that describes it (``required_version``), so a
+snapshot of the first eleven tables still reads with an older omc-data. Both versions are read.
 
 ``manifest.json`` is written last when a snapshot is published; ``manifest.json.sha256`` holds its own
 digest in ``sha256sum`` format. JSON encodings: decimals as strings, timestamps RFC 3339 with ``Z``.
@@ -13,10 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from omc_data.catalog import V1_TYPES
 from omc_data.errors import ManifestError
 from omc_data.snapshots.timefmt import format_timestamp, parse_timestamp
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # the newest this omc-data writes
+READABLE_VERSIONS = (1, 2)
 MANIFEST_NAME = "manifest.json"
 SIDECAR_NAME = "manifest.json.sha256"
 
@@ -126,6 +132,14 @@ class Manifest:
         return json.dumps(self.to_json(), indent=2, ensure_ascii=False) + "\n"
 
 
+def required_version(tables: Any) -> int:
+    """The lowest format_version that can describe ``tables`` (name -> TableEntry)."""
+    for entry in tables.values():
+        if any(c.type.split("(")[0] not in V1_TYPES for c in entry.schema):
+            return 2
+    return 1
+
+
 _REQUIRED = ("format_version", "tag", "created_at", "omc_data_version", "catalog_fingerprint", "tables")
 
 
@@ -150,9 +164,15 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-_EXTREME_KINDS = {"integer": "a whole number", "bigint": "a whole number", "boolean": "a boolean"}
+_EXTREME_KINDS = {
+    "integer": "a whole number",
+    "bigint": "a whole number",
+    "boolean": "a boolean",
+    "double precision": "a number",
+}
 _EXTREME_CHECKS: dict[str, Callable[[Any], bool]] = {
     "a whole number": _is_int,
+    "a number": lambda v: _is_int(v) or isinstance(v, float),
     "a boolean": lambda v: isinstance(v, bool),
     "a string": lambda v: isinstance(v, str),
 }
@@ -202,7 +222,7 @@ def _table_entry(name: str, doc: Any) -> TableEntry:
 
 
 def parse_manifest(text: str, *, tag: str, path: Path | None = None) -> Manifest:
-    """Read a manifest; ManifestError naming the problem for anything that is not format_version 1."""
+    """Read a manifest; ManifestError naming the problem for anything that is not format_version 1 or 2."""
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -214,9 +234,10 @@ def parse_manifest(text: str, *, tag: str, path: Path | None = None) -> Manifest
     if not isinstance(doc, dict):
         raise ManifestError(f"manifest of {tag!r} is not a JSON object", tag=tag, path=path)
     version = doc.get("format_version")
-    if version != FORMAT_VERSION:
+    if version not in READABLE_VERSIONS or isinstance(version, bool):
+        readable = " and ".join(map(str, READABLE_VERSIONS))
         raise ManifestError(
-            f"manifest of {tag!r} has format_version {version!r}; this omc-data reads {FORMAT_VERSION}",
+            f"manifest of {tag!r} has format_version {version!r}; this omc-data reads {readable}",
             tag=tag,
             path=path,
         )
@@ -231,7 +252,7 @@ def parse_manifest(text: str, *, tag: str, path: Path | None = None) -> Manifest
         tables_doc = doc["tables"]
         if not isinstance(tables_doc, dict):
             raise ValueError("tables must be an object")
-        return Manifest(
+        manifest = Manifest(
             format_version=version,
             tag=tag,
             kind=str(doc.get("kind", "build")),
@@ -246,5 +267,8 @@ def parse_manifest(text: str, *, tag: str, path: Path | None = None) -> Manifest
             raw=tuple(_file_entry(f, "raw file") for f in doc.get("raw", [])),
             validation=dict(doc.get("validation", {})),
         )
+        if required_version(manifest.tables) > version:
+            raise ValueError(f"column types of format_version 2 in a format_version {version} manifest")
+        return manifest
     except (ValueError, KeyError, TypeError) as exc:
         raise ManifestError(f"manifest of {tag!r} is malformed: {exc}", tag=tag, path=path) from exc

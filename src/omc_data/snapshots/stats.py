@@ -3,8 +3,9 @@
 They let a loader decide whether a target column can hold the data without scanning it: the longest
 text, the most integer digits and the finest scale of a numeric, the earliest and latest instant.
 
-Text columns record their longest value's length but never a min or max: those would copy content
-(a bcrypt hash, an email, a message) into ``manifest.json``, which must hold no password, hash or token.
+Text (and JSON) and binary columns record their longest value's length but never a min or max: those
+would copy content (a bcrypt hash, an email, a message, an encrypted key) into ``manifest.json``, which
+must hold no password, hash or token.
 """
 
 from __future__ import annotations
@@ -70,6 +71,10 @@ def _finest_scale(array: pa.Array, scale: int) -> int:
     return scale
 
 
+def _is_binary(t: pa.DataType) -> bool:
+    return bool(pa.types.is_binary(t) or pa.types.is_large_binary(t))
+
+
 class ColumnStats:
     """Accumulates min, max, nulls and the type-specific extremes of one column."""
 
@@ -104,6 +109,9 @@ class ColumnStats:
         if pa.types.is_string(t) or pa.types.is_large_string(t):
             self._bump_length(pc.max(pc.utf8_length(array)).as_py())
             return
+        if pa.types.is_binary(t) or pa.types.is_large_binary(t):
+            self._bump_length(pc.max(pc.binary_length(array)).as_py())
+            return
         self._bump_minmax(pc.min_max(array))
         if pa.types.is_decimal(t):
             self._bump_scale(array)
@@ -134,7 +142,7 @@ class ColumnStats:
     def to_json(self) -> dict[str, Any]:
         doc: dict[str, Any] = {"nulls": self.nulls}
         t = self.type
-        if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_list(t):
+        if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_list(t) or _is_binary(t):
             doc["max_length"] = self.max_length
         else:
             doc["min"] = _json_scalar(self.min)

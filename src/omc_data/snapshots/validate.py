@@ -17,8 +17,12 @@ from typing import Any
 import duckdb
 
 from omc_data import catalog
-from omc_data.catalog import KeyPart, Table
+from omc_data.catalog import JSON_TYPES, KeyPart, Table
 from omc_data.domain import trading
+
+__all__ = ["BLOCKING", "DOMAIN_CHECKS", "WARNING", "CheckResult", "Report", "key_sql", "q", "run_checks"]
+from omc_data.snapshots import checks_head, jsonvalue
+from omc_data.snapshots.checkspec import _Check, q
 from omc_data.snapshots.keyorder import unique_rules
 
 BLOCKING = "blocking"
@@ -75,25 +79,11 @@ class Report:
         }
 
 
-def q(name: str) -> str:
-    """A quoted SQL identifier (DuckDB and PostgreSQL agree on the syntax)."""
-    return '"' + name.replace('"', '""') + '"'
-
-
 def key_sql(part: KeyPart, alias: str = "") -> str:
     col = f"{alias}.{q(part.column)}" if alias else q(part.column)
+    if part.if_null is not None:
+        return f"coalesce({col}, '{part.if_null}')"
     return f"CAST({col} AS DATE)" if part.utc_date else col
-
-
-@dataclass(frozen=True)
-class _Check:
-    name: str
-    table: str
-    description: str
-    sql: str = ""  # SELECT count(*) of the failing rows, for checks that join or group
-    count: Callable[[duckdb.DuckDBPyConnection], int] | None = None  # for checks SQL cannot express
-    where: str = ""  # the failing rows' condition, for row-by-row checks: one scan per table runs them all
-    needs: tuple[str, ...] = ()  # other tables the check reads: skipped when one is absent
 
 
 def _structural(t: Table, present: set[str], as_of: dt.datetime | None) -> Iterable[_Check]:
@@ -121,12 +111,14 @@ def _structural(t: Table, present: set[str], as_of: dt.datetime | None) -> Itera
                 f"{c.name} is one of {', '.join(c.values)}",
                 where=f"{q(c.name)} NOT IN ({allowed})",
             )
-        if c.name.endswith("_json"):
+        if c.name.endswith("_json") or c.type.name in JSON_TYPES:
+            # jsonb refuses the escaped NUL character (PostgreSQL text cannot hold it)
+            nul = f" OR contains({q(c.name)}, '\\u0000')" if c.type.name == "jsonb" else ""
             yield _Check(
                 f"json.{c.name}",
                 t.name,
-                f"{c.name} holds valid JSON text",
-                where=f"{q(c.name)} IS NOT NULL AND NOT json_valid({q(c.name)})",
+                f"{c.name} holds valid JSON text" + (" without \\u0000" if nul else ""),
+                where=f"{q(c.name)} IS NOT NULL AND (NOT json_valid({q(c.name)}){nul})",
             )
         if c.type.name == "timestamptz" and as_of is not None:
             yield _Check(
@@ -135,16 +127,24 @@ def _structural(t: Table, present: set[str], as_of: dt.datetime | None) -> Itera
                 f"{c.name} is not after as_of",
                 where=f"{q(c.name)} > TIMESTAMPTZ '{as_of.isoformat()}'",
             )
+    partial = {f"unique.{u.name}": u.where for u in t.unique_keys if u.where is not None}
     for name, parts in unique_rules(t):
         cols = ", ".join(key_sql(p) for p in parts)
-        not_null = " AND ".join(f"{q(p.column)} IS NOT NULL" for p in parts)
+        # NULLs never collide in a unique index; COALESCE parts have no NULL left.
+        covered = [f"{q(p.column)} IS NOT NULL" for p in parts if p.if_null is None]
+        if name in partial:
+            covered.append(f"({partial[name]})")
+        scope = f"WHERE {' AND '.join(covered)} " if covered else ""
         yield _Check(
             name,
             t.name,
-            f"({', '.join(str(p) for p in parts)}) is unique",
+            f"({', '.join(str(p) for p in parts)}) is unique"
+            + (f" where {partial[name]}" if name in partial else ""),
             f"SELECT coalesce(sum(n - 1), 0) FROM (SELECT count(*) AS n FROM {tn} "
-            f"WHERE {not_null} GROUP BY {cols} HAVING count(*) > 1)",
+            f"{scope}GROUP BY {cols} HAVING count(*) > 1)",
         )
+    for ck in t.checks:
+        yield _Check(f"check.{ck.name}", t.name, ck.expression, where=f"NOT ({ck.expression})")
     for fk in t.foreign_keys:
         if fk.ref_table not in present:
             continue
@@ -363,6 +363,7 @@ DOMAIN_CHECKS: dict[str, Callable[[], Iterable[_Check]]] = {
     "deployed_algorithms": _deployment_checks,
     "news_sentiment": _news_checks,
     "protocol_fundamentals": _protocol_checks,
+    **checks_head.CHECKS,
 }
 
 
@@ -397,6 +398,7 @@ def run_checks(
     pool = {t.name: t for t in catalog.current(tables) if t.name in parts}
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
+    jsonvalue.register(con)
     try:
         for name, files in parts.items():
             if name not in pool:

@@ -45,6 +45,7 @@ from omc_data.snapshots.manifest import (
     FileEntry,
     Manifest,
     TableEntry,
+    required_version,
 )
 from omc_data.snapshots.stats import TableStats
 from omc_data.snapshots.store import TMP_PREFIX, Store, validate_tag
@@ -331,7 +332,9 @@ class SnapshotWriter:
     ) -> Manifest:
         """Write the manifest last, fsync everything, and rename the snapshot into place."""
         order = catalog.load_order(self.tables)
+        tables = {name: self.tables[name] for name in order}
         manifest = Manifest(
+            format_version=required_version(tables),
             tag=self.tag,
             kind=kind,
             created_at=created_at or dt.datetime.now(dt.timezone.utc),
@@ -341,7 +344,7 @@ class SnapshotWriter:
             catalog_fingerprint=catalog.fingerprint(),
             inputs=inputs,
             sources=sources or {},
-            tables={name: self.tables[name] for name in order},
+            tables=tables,
             raw=tuple(sorted(self.raw, key=lambda f: f.path)),
             validation=validation or {},
         )

@@ -229,8 +229,10 @@ CREATE INDEX ix_orders_algorithm_id ON orders (algorithm_id);  -- index only: no
 COMMENT ON CONSTRAINT orders_user_id_fkey ON orders IS 'no cascade: deleting a user with orders fails';
 
 -- app tables that reference dataset rows ------------------------------------------------------------
+-- Stand-ins, named ext_* apart from the app's own audit_log, backtest_runs and strategy_promotions,
+-- which are dataset tables now (omc_head.sql has them as the app makes them).
 
-CREATE TABLE audit_log (
+CREATE TABLE ext_audit_log (
     id serial NOT NULL,
     user_id uuid,
     action varchar(100) NOT NULL,
@@ -239,9 +241,9 @@ CREATE TABLE audit_log (
     CONSTRAINT audit_log_pkey PRIMARY KEY (id),
     CONSTRAINT audit_log_user_id_fkey FOREIGN KEY (user_id) REFERENCES "user" (id)
 );
-CREATE INDEX ix_audit_log_user_id ON audit_log (user_id);
+CREATE INDEX ix_audit_log_user_id ON ext_audit_log (user_id);
 
-CREATE TABLE backtest_runs (
+CREATE TABLE ext_backtest_runs (
     id uuid NOT NULL,
     algorithm_id uuid NOT NULL,
     status varchar(20) NOT NULL,
@@ -252,9 +254,9 @@ CREATE TABLE backtest_runs (
     CONSTRAINT backtest_runs_pkey PRIMARY KEY (id),
     CONSTRAINT backtest_runs_algorithm_id_fkey FOREIGN KEY (algorithm_id) REFERENCES algorithms (id)
 );
-CREATE INDEX ix_backtest_runs_algorithm_id ON backtest_runs (algorithm_id);
+CREATE INDEX ix_backtest_runs_algorithm_id ON ext_backtest_runs (algorithm_id);
 
-CREATE TABLE strategy_promotions (
+CREATE TABLE ext_strategy_promotions (
     id serial NOT NULL,
     backtest_run_id uuid NOT NULL,
     stage varchar(20) NOT NULL,
@@ -262,7 +264,7 @@ CREATE TABLE strategy_promotions (
     promoted_at timestamptz DEFAULT CURRENT_TIMESTAMP NOT NULL,
     CONSTRAINT strategy_promotions_pkey PRIMARY KEY (id),
     CONSTRAINT strategy_promotions_backtest_run_id_fkey FOREIGN KEY (backtest_run_id)
-        REFERENCES backtest_runs (id) ON DELETE CASCADE
+        REFERENCES ext_backtest_runs (id) ON DELETE CASCADE
 );
 
 -- materialized views --------------------------------------------------------------------------------

@@ -12,7 +12,18 @@ from typing import TypeAlias
 
 import pyarrow as pa
 
-from omc_data.builder.generators import agents, algorithms, news, prices, protocols, trading, users
+from omc_data.builder.generators import (
+    agents,
+    algorithms,
+    audits,
+    backtests,
+    news,
+    prices,
+    protocols,
+    risk,
+    trading,
+    users,
+)
 from omc_data.builder.generators.world import World
 
 Generated: TypeAlias = pa.Table | Iterable[pa.RecordBatch]
@@ -30,4 +41,16 @@ GENERATORS: dict[str, Generator] = {
     "price_data_5min": prices.generate,
     "protocol_fundamentals": protocols.generate,
     "news_sentiment": news.generate,
+    "system_setting": risk.generate_settings,
+    "risk_rule": risk.generate_rules,
+    "audit_log": risk.generate_audit,
+    "backtest_runs": backtests.generate_runs,
+    "strategy_promotions": backtests.generate_promotions,
+    "trade_audit": audits.generate,
+}
+
+# Tables a generator reads as this build wrote them (the build writes them first; see market.py).
+READS: dict[str, tuple[str, ...]] = {
+    "backtest_runs": ("price_data_5min",),
+    "trade_audit": ("price_data_5min",),
 }

@@ -4,12 +4,17 @@ Generators never read each other's output. A child table asks the world for its 
 id and creation time, which algorithms are active, a coin's price path), each computed once by the module
 that owns the parent table and memoised here. Facts derive from (seed, table, ordinal) and the collected
 real data only, so they are the same whether or not the parent table itself is part of the build.
+
+The one exception is the market: tables that must agree with the prices the app will read (backtests
+replay them, decisions quote them) read the built ``price_data_5min`` itself (``built``), which the
+build writes before them (``generators.READS``), so they never depend on how the prices were made.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TypeVar
 
 from omc_data.builder.generators.spec import Spec
@@ -41,6 +46,18 @@ class World:
         self.spec = spec
         self._real = real
         self._memo: dict[Callable[..., Any], Any] = {}
+        self._built: dict[str, tuple[Path, ...]] = {}
+
+    def record_built(self, table: str, files: Sequence[Path]) -> None:
+        """The build wrote ``table`` as these Parquet files (in row order)."""
+        self._built[table] = tuple(files)
+
+    def built(self, table: str) -> tuple[Path, ...]:
+        """The Parquet files of ``table`` as this build wrote them; KeyError if it has not (yet)."""
+        try:
+            return self._built[table]
+        except KeyError:
+            raise KeyError(f"{table} is not built yet: list it in generators.READS") from None
 
     @property
     def real(self) -> RealData:
