@@ -137,7 +137,7 @@ def test_ddl_makes_postgresql_enforce_every_rule(pg_db: str) -> None:
             " ON a.attrelid = c.conrelid AND a.attnum = ANY (c.conkey) WHERE c.conname = 'setting_pkey'"
         ).fetchone()
         assert pk == ("character varying(100)",)
-        types = dict(
+        types: dict[str, str] = dict(
             conn.execute(
                 "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute"
                 " WHERE attrelid = 'match'::regclass AND attnum > 0"
@@ -152,9 +152,9 @@ def test_ddl_makes_postgresql_enforce_every_rule(pg_db: str) -> None:
             "partial unique": "INSERT INTO credential VALUES (gen_random_uuid(), 'ann', NULL, true),"
             " (gen_random_uuid(), 'ann', NULL, true)",
         }
-        for stmt in failures.values():  # each rule refuses its row
+        for failing in failures.values():  # each rule refuses its row
             with pytest.raises(psycopg.errors.IntegrityError):
-                conn.execute(stmt)
+                conn.execute(failing)
         # outside the partial index's rows, and NULL read as '' only where the index says so
         conn.execute(
             "INSERT INTO credential VALUES (gen_random_uuid(), 'ann', NULL, true),"

@@ -207,7 +207,7 @@ def test_tables_narrowing_takes_dataset_children_along(manifest: Manifest) -> No
     ]  # fmt: skip
     assert replaced_tables(manifest, ["price_data_5min"]) == ["price_data_5min"]
     plan = make_plan(manifest, catalog_schema(), tables=["user"])
-    unrelated = ("price_data_5min", "protocol_fundamentals", "news_sentiment")
+    unrelated: tuple[str, ...] = ("price_data_5min", "protocol_fundamentals", "news_sentiment")
     unrelated += ("system_setting", "risk_rule", "trade_audit")  # no foreign key into the user's rows
     assert plan.table_names == catalog.load_order([t for t in catalog.table_names() if t not in unrelated])
 
