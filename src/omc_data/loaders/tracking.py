@@ -17,8 +17,9 @@ wait, not fail), and ``EXCEPTION WHEN OTHERS`` swallows everything else (a dropp
 
 The load's own writes are not changes: it stores its transaction id in the setting
 ``omc_data.loading_xid`` (transaction-local), which the trigger compares with ``txid_current()``, and
-records the counters it started from (``baseline``, after one ``nextval`` of its own, so a counter
-restarted to its beginning is always below it) with the load. ``status`` compares them with the
+restarts each counter at 1 in its transaction (``ALTER SEQUENCE ... RESTART`` rolls back with a failed
+load, where nextval or setval would not; a RESTART by anyone else goes to the START, 0, below it) and
+records that baseline with the load. ``status`` compares them with the
 counters now: higher is ``changed``; a missing trigger, disabled trigger, missing or lower counter is
 ``unknown`` (the tracking was lost). ``omc-data untrack`` removes it all (``remove``).
 """
@@ -94,9 +95,11 @@ def install(conn: psycopg.Connection[Any], tables: Sequence[str]) -> dict[str, i
         row = conn.execute("SELECT has_table_privilege(%s::regclass, 'TRIGGER')", [table]).fetchone()
         if not row or not row[0]:
             continue
-        conn.execute(
-            sql.SQL("CREATE SEQUENCE IF NOT EXISTS {} AS bigint MINVALUE 0 START 1").format(_sequence(table))
-        )
+        seq = _sequence(table)
+        conn.execute(sql.SQL("CREATE SEQUENCE IF NOT EXISTS {} AS bigint MINVALUE 0 START 0").format(seq))
+        # The baseline is 1, set transactionally (a failed load leaves the counter as it was; setval
+        # or nextval would not roll back): a RESTART by anyone else goes to START 0, below it.
+        conn.execute(sql.SQL("ALTER SEQUENCE {} MINVALUE 0 START WITH 0 RESTART WITH 1").format(seq))
         found = conn.execute(
             "SELECT tgenabled FROM pg_trigger WHERE tgrelid = %s::regclass AND tgname = %s", [table, TRIGGER]
         ).fetchone()
@@ -117,13 +120,7 @@ def install(conn: psycopg.Connection[Any], tables: Sequence[str]) -> dict[str, i
                     sql.Literal(f'omc_data."{sequence_name(table)}"'),
                 )
             )
-        # The load's own nextval: the baseline is never the sequence's start, so a RESTART (the
-        # counter back below it) reads as tracking lost, not as "no write since".
-        row = conn.execute(
-            sql.SQL("SELECT nextval({})").format(sql.Literal(f'omc_data."{sequence_name(table)}"'))
-        ).fetchone()
-        assert row is not None
-        baseline[table] = int(row[0])
+        baseline[table] = _counter(conn, table) or 0
     return baseline
 
 
@@ -133,7 +130,7 @@ def _counter(conn: psycopg.Connection[Any], table: str) -> int | None:
         return None
     row = conn.execute(sql.SQL("SELECT last_value, is_called FROM {}").format(_sequence(table))).fetchone()
     assert row is not None
-    return int(row[0]) if row[1] else 0
+    return int(row[0]) + 1 if row[1] else int(row[0])  # the value nextval would return
 
 
 def read(conn: psycopg.Connection[Any], tables: Sequence[str]) -> list[TableTracking]:
