@@ -84,19 +84,32 @@ class TableTracking:
 def install(conn: psycopg.Connection[Any], tables: Sequence[str]) -> dict[str, int]:
     """In the caller's (the load's) transaction: the triggers on ``tables``, and its own writes ignored.
 
-    Returns each tracked table's counter now (the baseline recorded with the load). A table the role
-    cannot put a trigger on is left out: ``status`` then says ``unknown`` for it.
+    Returns each tracked table's counter now (the baseline recorded with the load). A table (or counter)
+    the role does not own is left out: ``status`` then says ``unknown`` for it.
     """
     conn.execute("CREATE SCHEMA IF NOT EXISTS omc_data")
-    conn.execute(_FUNCTION_DDL)
+    owner = conn.execute(
+        "SELECT pg_has_role(proowner, 'MEMBER') FROM pg_proc WHERE oid = to_regprocedure(%s)",
+        [f"{FUNCTION}()"],
+    ).fetchone()
+    if owner is None or owner[0]:  # another role's function (an earlier load by it) is used as it is
+        conn.execute(_FUNCTION_DDL)
     conn.execute("SELECT set_config(%s, txid_current()::text, true)", [GUC])
     baseline: dict[str, int] = {}
     for table in tables:
-        row = conn.execute("SELECT has_table_privilege(%s::regclass, 'TRIGGER')", [table]).fetchone()
+        row = conn.execute(  # the owner (or a member): the load needs it anyway, DROP TRIGGER too
+            "SELECT pg_has_role(relowner, 'MEMBER') FROM pg_class WHERE oid = %s::regclass", [table]
+        ).fetchone()
         if not row or not row[0]:
             continue
         seq = _sequence(table)
         conn.execute(sql.SQL("CREATE SEQUENCE IF NOT EXISTS {} AS bigint MINVALUE 0 START 0").format(seq))
+        mine = conn.execute(
+            "SELECT pg_has_role(relowner, 'MEMBER') FROM pg_class WHERE oid = to_regclass(%s)",
+            [f'omc_data."{sequence_name(table)}"'],
+        ).fetchone()
+        if not mine or not mine[0]:  # another role's counter: not tracked by this load (status: unknown)
+            continue
         # The baseline is 1, set transactionally (a failed load leaves the counter as it was; setval
         # or nextval would not roll back): a RESTART by anyone else goes to START 0, below it.
         conn.execute(sql.SQL("ALTER SEQUENCE {} MINVALUE 0 START WITH 0 RESTART WITH 1").format(seq))
