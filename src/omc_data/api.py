@@ -27,6 +27,7 @@ from omc_data.api_db import local_server_down as local_server_down
 from omc_data.api_db import local_server_reset as local_server_reset
 from omc_data.api_db import local_server_status as local_server_status
 from omc_data.api_db import local_server_up as local_server_up
+from omc_data.api_db import remove_change_tracking as remove_change_tracking
 from omc_data.builder.inputs import REAL_DATA_MODES, RealDataMode
 from omc_data.errors import UsageError
 from omc_data.progress import NULL_PROGRESS, Progress
@@ -418,6 +419,8 @@ def needs_backup(db: str, store: StoreLike = DEFAULT_STORE, *, origin: str = "ar
     if status["state"] == "changed":
         changed = ", ".join(status["changed_tables"])
         return f"the tables changed since the load of {last['tag'] if last else '?'} ({changed})"
+    if last and status.get("reason"):
+        return f"whether they changed since the load of {last['tag']} is unknown ({status['reason']})"
     return "no load by omc-data is recorded for its rows"
 
 

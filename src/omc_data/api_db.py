@@ -51,6 +51,25 @@ def clear_dataset_tables(
     )
 
 
+def remove_change_tracking(
+    db: str, *, origin: str = "argument", lock_timeout: float = LOCK_TIMEOUT_S
+) -> list[str]:
+    """Drop the triggers and counters a load put on the dataset tables (``omc-data untrack``).
+
+    Returns the tables that were tracked. ``status`` says ``unknown`` afterwards (so the next load
+    backs up), and the next load puts the tracking back.
+    """
+    from omc_data.loaders import tracking
+    from omc_data.loaders.session import connect, set_lock_timeout
+    from omc_data.loaders.target import Target
+
+    with connect(Target(db, origin), purpose="omc-data untrack") as conn:
+        set_lock_timeout(conn, lock_timeout)
+        removed = tracking.remove(conn)
+        conn.commit()
+    return removed
+
+
 @dataclass(frozen=True)
 class LocalServer:
     """The local server under a state folder: whether it exists and runs, and where."""

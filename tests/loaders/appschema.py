@@ -199,9 +199,19 @@ def db_fingerprint(url: str) -> dict[str, Any]:
     return out
 
 
+TRACKING_TRIGGER = "omc_data_track"
+
+
 def schema_part(fingerprint: dict[str, Any]) -> dict[str, Any]:
-    """The definitions only: columns, indexes, constraints, comments, clustered flags, views, grants."""
-    return dict(fingerprint["schema"])
+    """The definitions only: columns, indexes, constraints, comments, clustered flags, views, grants.
+
+    Without the change-tracking triggers a load installs (``loaders.tracking``): the one definition a
+    successful load adds on purpose. A failed load must leave them as they were: ``db_fingerprint``
+    keeps them.
+    """
+    out = dict(fingerprint["schema"])
+    out["triggers"] = {k: v for k, v in out["triggers"].items() if k[1] != TRACKING_TRIGGER}
+    return out
 
 
 def fingerprint_diff(before: dict[str, Any], after: dict[str, Any]) -> list[str]:

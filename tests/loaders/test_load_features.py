@@ -347,11 +347,13 @@ def test_backup_is_automatic_only_when_the_rows_are_nowhere_else(store: Path, lo
     assert none.json()["backup"] is None
 
 
-def test_deep_status_sees_an_update_that_counts_and_key_extremes_miss(store: Path, loaded: str) -> None:
+def test_status_sees_an_update_that_counts_and_key_extremes_miss_and_deep_counts_it(
+    store: Path, loaded: str
+) -> None:
     with psycopg.connect(loaded, autocommit=True) as conn:
         conn.execute("UPDATE price_data_5min SET last = bid WHERE id = 7")
-    shallow = cli(store, "status", "--db", loaded, "--json").json()
-    assert shallow["state"] == "unchanged"
+    shallow = cli(store, "status", "--db", loaded, "--json").json()  # the change-tracking trigger saw it
+    assert shallow["state"] == "changed" and shallow["changed_tables"] == ["price_data_5min"]
     deep = cli(store, "status", "--db", loaded, "--deep", "--json").json()
     assert deep["state"] == "changed" and deep["changed_tables"] == ["price_data_5min"]
     assert deep["changed_rows"] == {"price_data_5min": {"added": 0, "removed": 0, "changed": 1}}

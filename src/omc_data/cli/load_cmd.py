@@ -274,8 +274,10 @@ def status_cmd(
 ) -> None:
     """Show which snapshot the database holds, and whether its dataset tables changed since the load.
 
-    The state is unchanged, changed (naming the tables) or unknown (no load recorded), from row counts
-    and key extremes recorded at load time; --deep compares every row with the snapshot instead.
+    The state is unchanged, changed (naming the tables) or unknown (why: no load recorded, or its
+    change tracking removed or reset). Every app INSERT, UPDATE, DELETE or TRUNCATE since the load is
+    counted by a statement-level trigger the load installs (-v lists them; 'omc-data untrack' removes
+    them); --deep compares every row with the snapshot instead.
 
     \b
     Examples:
@@ -290,10 +292,10 @@ def status_cmd(
     if json:
         emit_json(status)
         return
-    _print_status(status)
+    _print_status(status, verbose=settings.verbosity > 0)
 
 
-def _print_status(status: DatabaseStatus) -> None:
+def _print_status(status: DatabaseStatus, *, verbose: bool = False) -> None:
     """The human form of ``status``: what was loaded, whether it changed since, the tables' rows."""
     last = status["last_load"]
     if last and last["kind"] == "clear":
@@ -308,6 +310,7 @@ def _print_status(status: DatabaseStatus) -> None:
         stdout.print(f"{status['target']}: no load by omc-data recorded", markup=False)
     state = status["state"]
     changed = f" ({', '.join(status['changed_tables'])})" if status["changed_tables"] else ""
+    changed = changed or (f" ({status['reason']})" if status.get("reason") else "")
     how = " (contents compared row by row)" if status.get("deep") else ""
     stdout.print(f"since then: {state}{changed}{how}", markup=False)
     for name, diff in status.get("changed_rows", {}).items():
@@ -315,6 +318,12 @@ def _print_status(status: DatabaseStatus) -> None:
             f"  {name}: {diff['added']:,} added, {diff['removed']:,} removed, {diff['changed']:,} changed",
             markup=False,
         )
+    if verbose:
+        for t in status.get("tracking", []):
+            trigger = t["trigger"] or "no trigger"
+            off = "" if t["enabled"] or not t["trigger"] else " (disabled)"
+            counter = "no counter" if t["counter"] is None else f"counter {t['counter']}"
+            stdout.print(f"tracking {t['table']}: trigger {trigger}{off}, {counter}", markup=False)
     if status["alembic_revision"]:
         stdout.print(f"alembic revision: {status['alembic_revision']}", markup=False)
     table = Table("table", "rows", box=None)
@@ -323,8 +332,36 @@ def _print_status(status: DatabaseStatus) -> None:
     stdout.print(table)
 
 
+def untrack_cmd(
+    ctx: typer.Context,
+    db: DbOpt = None,
+    env_file: EnvFileOpt = None,
+    lock_timeout: LockTimeoutOpt = 10.0,
+    json: JsonOpt = False,
+) -> None:
+    """Remove the change-tracking triggers and counters a load put on the dataset tables.
+
+    'status' then says unknown (and the next load backs up first); the next load installs them again.
+
+    \b
+    Examples:
+      omc-data untrack --db postgresql://omc@127.0.0.1:5432/omc
+    """
+    from omc_data import api
+
+    settings: Settings = ctx.obj
+    target = resolve_target(db, env_file, settings)
+    removed = api.remove_change_tracking(target.conninfo, origin=target.origin, lock_timeout=lock_timeout)
+    if json:
+        emit_json({"target": target.masked, "untracked": removed})
+        return
+    what = ", ".join(removed) if removed else "no table was tracked"
+    stdout.print(f"change tracking removed from {target.masked}: {what}", markup=False)
+
+
 def register(app: typer.Typer) -> None:
     app.command("load")(load_cmd)
     app.command("check")(check_cmd)
     app.command("status")(status_cmd)
     app.command("clear")(clear_cmd)
+    app.command("untrack")(untrack_cmd)

@@ -43,7 +43,7 @@ from omc_data.errors import (
     UncountableReferencesError,
     UsageError,
 )
-from omc_data.loaders import indexes, introspect, pgbinary, records, references
+from omc_data.loaders import indexes, introspect, pgbinary, records, references, tracking
 from omc_data.loaders.ddl import schema_ddl
 from omc_data.loaders.plan import (
     Plan,
@@ -455,6 +455,7 @@ def _write(
     notice: Callable[[str], None],
 ) -> None:
     """Step 5: empty, copy, sequences, views and statistics, and the record of the load."""
+    baseline = tracking.install(conn, plan.table_names)  # the tables are locked: no app write lands
     deleted, truncated = _empty(conn, plan, result, progress)
     for t in plan.tables:
         loaded = _copy_table(conn, snapshot, t, schema.tables[t.name], t.name in truncated, rebuild_min_rows,
@@ -462,7 +463,7 @@ def _write(
         result.tables.append(dataclasses.replace(loaded, deleted=deleted.get(t.name, 0)))
     _restart_sequences(conn, plan.tables)
     _finish(conn, plan, result, progress)
-    _record(conn, snapshot, result)
+    _record(conn, snapshot, result, baseline)
 
 
 def _empty(
@@ -534,11 +535,15 @@ def _finish(conn: psycopg.Connection[Any], plan: Plan, result: LoadResult, progr
             conn.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(t.name)))
 
 
-def _record(conn: psycopg.Connection[Any], snapshot: Snapshot, result: LoadResult) -> None:
+def _record(
+    conn: psycopg.Connection[Any], snapshot: Snapshot, result: LoadResult, baseline: dict[str, int]
+) -> None:
     """The load in schema ``omc_data``, in the same transaction: ``status`` reads it."""
     manifest_sha256 = snapshot.read_bytes("manifest.json.sha256").decode().split()[0]
     loaded = {t.name: t.rows for t in result.tables}
-    records.record(conn, kind="load", tag=snapshot.tag, manifest_sha256=manifest_sha256, rows=loaded)
+    records.record(
+        conn, kind="load", tag=snapshot.tag, manifest_sha256=manifest_sha256, rows=loaded, baseline=baseline
+    )
 
 
 def _restart_sequences(conn: psycopg.Connection[Any], plans: Sequence[TablePlan]) -> None:
@@ -631,6 +636,7 @@ def clear(
                     f"rows in other tables reference the rows clear would delete: {where}",
                     hint=f"{NOTHING_CHANGED}; pass cascade=True to delete exactly those rows too",
                 )
+            baseline = tracking.install(conn, names)
             for name in reversed(names):
                 references.delete_referencing(conn, found, name, result.cascaded)
                 verb = (
@@ -642,7 +648,8 @@ def clear(
             for view in (v.name for v in schema.views if v.populated):
                 conn.execute(sql.SQL("REFRESH MATERIALIZED VIEW {}").format(sql.SQL(view)))
                 result.refreshed.append(view)
-            records.record(conn, kind="clear", tag="", manifest_sha256="", rows=dict.fromkeys(names, 0))
+            records.record(conn, kind="clear", tag="", manifest_sha256="", rows=dict.fromkeys(names, 0),
+                           baseline=baseline)  # fmt: skip
             conn.commit()
         except BaseException as exc:
             _rollback(conn)

@@ -2,9 +2,10 @@
 
 Each load (or clear) adds a row to ``omc_data.loads`` (its own schema, so the app's alembic never sees
 it) with, per table, the row count and the extremes of the primary key. ``status`` reads them again:
-equal means ``unchanged``, different ``changed`` (naming the tables), no record ``unknown``. Cheap
-(counts, and two index probes per table), so an UPDATE that keeps both is missed: ``status --deep``
-compares contents instead (``api.database_status``).
+equal means ``unchanged``, different ``changed`` (naming the tables), no record ``unknown``. The load
+also records the change counters of its tables (``tracking``): every app statement that wrote since,
+an UPDATE that keeps counts and extremes included, shows as ``changed``; tracking that was removed or
+reset reads ``unknown (<reason>)``. ``status --deep`` compares contents instead (``api.database_status``).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import psycopg
 from psycopg import sql
 
 from omc_data import catalog
-from omc_data.loaders import introspect
+from omc_data.loaders import introspect, tracking
 from omc_data.loaders.session import connect, existing_tables
 from omc_data.loaders.target import Target
 
@@ -43,6 +44,8 @@ class RowChanges(TypedDict):
 
 
 class _DeepStatus(TypedDict, total=False):
+    reason: str  # why the state is unknown
+    tracking: list[dict[str, Any]]  # each recorded table's trigger and counter (``status -v``)
     deep: bool  # the contents were compared row by row (``api.database_status(deep=True)``)
     changed_rows: dict[str, RowChanges]
 
@@ -66,10 +69,12 @@ _RECORD_DDL = [
     " manifest_sha256 text NOT NULL, tables jsonb NOT NULL)",
     "ALTER TABLE omc_data.loads ADD COLUMN IF NOT EXISTS kind text NOT NULL DEFAULT 'load'",
     "ALTER TABLE omc_data.loads ADD COLUMN IF NOT EXISTS fingerprint jsonb",
+    "ALTER TABLE omc_data.loads ADD COLUMN IF NOT EXISTS tracking jsonb",
 ]
 _INSERT_LOAD = (
-    "INSERT INTO omc_data.loads (tag, catalog_fingerprint, manifest_sha256, tables, kind, fingerprint)"
-    " VALUES (%s, %s, %s, %s, %s, %s)"
+    "INSERT INTO omc_data.loads"
+    " (tag, catalog_fingerprint, manifest_sha256, tables, kind, fingerprint, tracking)"
+    " VALUES (%s, %s, %s, %s, %s, %s, %s)"
 )
 
 
@@ -113,8 +118,12 @@ def record(
     tag: str,
     manifest_sha256: str,
     rows: dict[str, int],
+    baseline: dict[str, int] | None = None,
 ) -> None:
-    """Add this load (``kind`` load) or clear to ``omc_data.loads``, in the caller's transaction."""
+    """Add this load (``kind`` load) or clear to ``omc_data.loads``, in the caller's transaction.
+
+    ``baseline``: the change counters of the tables tracked (``tracking.install``), as the load began.
+    """
     for stmt in _RECORD_DDL:
         conn.execute(stmt)
     conn.execute(
@@ -126,6 +135,7 @@ def record(
             json.dumps(rows),
             kind,
             json.dumps(table_fingerprint(conn, list(rows), rows)),
+            None if baseline is None else json.dumps(baseline),
         ],
     )
 
@@ -139,6 +149,7 @@ def database_status(target: Target) -> DatabaseStatus:
         now = table_fingerprint(conn, names)
         last: LastLoad | None = None
         recorded: dict[str, dict[str, Any]] | None = None
+        baseline: dict[str, int] | None = None
         has_log = conn.execute("SELECT to_regclass('omc_data.loads') IS NOT NULL").fetchone()
         if has_log and has_log[0]:
             columns = {
@@ -149,12 +160,13 @@ def database_status(target: Target) -> DatabaseStatus:
                 ).fetchall()
             }
             fingerprint = sql.SQL("fingerprint" if "fingerprint" in columns else "NULL::jsonb")
+            tracked = sql.SQL("tracking" if "tracking" in columns else "NULL::jsonb")
             kind = sql.SQL("kind" if "kind" in columns else "'load'")
             row = conn.execute(
                 sql.SQL(
-                    "SELECT tag, loaded_at, loaded_by, tables, {}, {}"
+                    "SELECT tag, loaded_at, loaded_by, tables, {}, {}, {}"
                     " FROM omc_data.loads ORDER BY id DESC LIMIT 1"
-                ).format(fingerprint, kind)
+                ).format(fingerprint, kind, tracked)
             ).fetchone()
             if row:
                 last = {
@@ -165,17 +177,30 @@ def database_status(target: Target) -> DatabaseStatus:
                     "tables": row[3],
                 }
                 recorded = row[4]
+                baseline = row[6]
+        watched = [name for name in names if name in (recorded or {})]
+        counters = tracking.read(conn, watched)
         revision = introspect.alembic_revision(conn)
         conn.rollback()
     state, changed = _compare_fingerprints(recorded, now)
-    return {
+    reason = "no load by omc-data recorded" if state == "unknown" else None
+    if state != "unknown":
+        edited, lost = tracking.compare(baseline, counters)
+        changed = [name for name in names if name in changed or name in edited]
+        state = "changed" if changed else "unknown" if lost else "unchanged"
+        reason = lost if state == "unknown" else None
+    status: DatabaseStatus = {
         "target": target.masked,
         "tables": {name: fp["rows"] for name, fp in now.items()},
         "last_load": last,
         "alembic_revision": revision,
         "state": state,
         "changed_tables": changed,
+        "tracking": [t.to_json() for t in counters],
     }
+    if reason:
+        status["reason"] = reason
+    return status
 
 
 def _compare_fingerprints(
