@@ -95,6 +95,25 @@ def hoist_global_flags(args: list[str]) -> list[str]:
     return flags + rest
 
 
+# Commands that write a snapshot publish it only at the end; every other one changes nothing if stopped
+_PUBLISHING = frozenset({"build", "capture", "collect"})
+_GLOBAL_VALUED = frozenset({"--store"})
+INTERRUPTED = 130
+
+
+def interrupted_outcome(args: list[str]) -> str:
+    """What an interrupted run left behind: loads and clears roll back, builds publish nothing."""
+    skip = False
+    for arg in args:
+        if skip:
+            skip = False
+        elif arg in _GLOBAL_VALUED:
+            skip = True
+        elif not arg.startswith("-"):
+            return "nothing was published" if arg in _PUBLISHING else "nothing was changed"
+    return "nothing was changed"
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI and exit with its code; errors become one line (JSON under --json), no traceback."""
     args = hoist_global_flags(sys.argv[1:] if argv is None else argv)
@@ -116,9 +135,8 @@ def main(argv: list[str] | None = None) -> None:
             hint = "see the command's --help"
             error = {"kind": "usage_error", "message": exc.format_message(), "hint": hint, "exit_code": code}
             emit_json({"error": error})
-    except (KeyboardInterrupt, typer.Abort):
-        stderr.print("interrupted", style="red")
-        code = 130
+    except (KeyboardInterrupt, typer.Abort):  # older typer lets click turn Ctrl-C into Abort
+        code = INTERRUPTED
     except OmcDataError as exc:
         if debug:
             raise
@@ -133,4 +151,14 @@ def main(argv: list[str] | None = None) -> None:
         )
         render_error(internal, json_mode=json_mode)
         code = 1
+    if code == INTERRUPTED:  # typer turns Ctrl-C into exit code 130, and says nothing
+        say_interrupted(args, json_mode=json_mode)
     sys.exit(code)
+
+
+def say_interrupted(args: list[str], *, json_mode: bool) -> None:
+    message = f"interrupted: {interrupted_outcome(args)}"
+    if json_mode:
+        error = {"kind": "interrupted", "message": message, "hint": "run it again", "exit_code": INTERRUPTED}
+        emit_json({"error": error})
+    stderr.print(message, style="red", markup=False)

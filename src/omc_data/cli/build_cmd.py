@@ -264,7 +264,9 @@ def _given(ctx: typer.Context, name: str) -> bool:
 def _report(tag: str, manifest: Any, settings: Settings, started: float, json: bool) -> None:
     seconds = time.perf_counter() - started
     path = settings.store / tag
-    for line, loud in source_lines(manifest.sources):
+    real_data = manifest.inputs.get("real_data")
+    replay_of = real_data.get("replay_of") if isinstance(real_data, dict) else None
+    for line, loud in source_lines(manifest.sources, replay_of=replay_of):
         if loud:
             warn(line)
         else:
@@ -287,20 +289,31 @@ def _report(tag: str, manifest: Any, settings: Settings, started: float, json: b
     for name, t in manifest.tables.items():
         table.add_row(name, f"{t.rows:,}", human_bytes(t.bytes))
     stdout.print(table)
+    degraded = [name for name, record in manifest.sources.items() if record.get("outcome") == "degraded"]
+    how = f" (degraded: {', '.join(degraded)} fell back to synthetic stand-ins)" if degraded else ""
     stdout.print(
-        f"built {tag}: {manifest.rows:,} rows in {seconds:.2f}s, "
+        f"built {tag}{how}: {manifest.rows:,} rows in {seconds:.2f}s, "
         f"{manifest.validation.get('checks_run', 0)} checks passed -> {path}",
         markup=False,
     )
     notice(f"next: omc-data load {tag}", settings)
 
 
-def source_lines(sources: dict[str, dict[str, Any]]) -> list[tuple[str, bool]]:
-    """One line per source that was not plainly synthetic; degraded ones are loud."""
+def source_lines(
+    sources: dict[str, dict[str, Any]], *, replay_of: str | None = None
+) -> list[tuple[str, bool]]:
+    """One line per source that was not plainly synthetic; degraded ones are loud.
+
+    A replay says once, quietly, which sources were degraded in the snapshot it replays: that was
+    news when it was built, not now.
+    """
     out = []
     for name, record in sources.items():
         outcome = record.get("outcome")
-        if outcome in ("collected", "replayed"):
+        if outcome == "degraded" and replay_of is not None:
+            line = f"{name}: was degraded in {replay_of} ({record.get('reason')}); synthetic stand-in again"
+            out.append((line, False))
+        elif outcome in ("collected", "replayed"):
             skipped = sum(record.get("skipped", {}).values())
             extra = f", {skipped} skipped" if skipped else ""
             note = f"; {record['reason']}" if record.get("reason") else ""

@@ -35,8 +35,21 @@ def _summary(tag: str, path: Any, m: Any, error: str | None = None) -> dict[str,
         "rows": m.rows,
         "bytes": m.bytes,
         "tables": {name: t.rows for name, t in m.tables.items()},
+        "sources": {name: record.get("outcome") for name, record in m.sources.items()},
         "error": None,
     }
+
+
+def sources_marker(outcomes: dict[str, Any]) -> str:
+    """A compact 'sources' cell: degraded sources by name, the other outcomes counted."""
+    degraded = [name for name, outcome in outcomes.items() if outcome == "degraded"]
+    counts: dict[str, int] = {}
+    for outcome in outcomes.values():
+        if outcome not in ("degraded", "synthetic", None):
+            counts[str(outcome)] = counts.get(str(outcome), 0) + 1
+    parts = [f"degraded ({', '.join(degraded)})"] if degraded else []
+    parts += [f"{n} {outcome}" for outcome, n in counts.items()]
+    return ", ".join(parts) or "synthetic"
 
 
 def list_cmd(ctx: typer.Context, json: JsonOpt = False) -> None:
@@ -57,12 +70,12 @@ def list_cmd(ctx: typer.Context, json: JsonOpt = False) -> None:
     if not entries:
         notice(f"no snapshots in {settings.store}", settings)
         return
-    table = Table("tag", "created", "as of", "kind", "tables", "rows", "size", box=None)
+    table = Table("tag", "created", "as of", "kind", "tables", "rows", "size", "sources", box=None)
     unreadable: list[tuple[str, str]] = []
     for e in entries:
         doc = _listing_json(e)
         if doc["error"]:
-            table.add_row(e.tag, "-", "-", "[red]unreadable[/red]", "-", "-", "-")
+            table.add_row(e.tag, "-", "-", "[red]unreadable[/red]", "-", "-", "-", "-")
             unreadable.append((e.tag, str(doc["error"])))
             continue
         table.add_row(
@@ -73,6 +86,7 @@ def list_cmd(ctx: typer.Context, json: JsonOpt = False) -> None:
             str(len(doc["tables"])),
             f"{doc['rows']:,}",
             human_bytes(doc["bytes"]),
+            sources_marker(doc["sources"]),
         )
     stdout.print(table)
     for tag, error in unreadable:  # in full: a table column would cut the way out short

@@ -386,10 +386,17 @@ def _refuse_referencing(
 
 
 def _rollback(conn: psycopg.Connection[Any]) -> None:
-    """Roll back; on a lost connection the server has already discarded the transaction."""
+    """Roll back; on a lost connection the server has already discarded the transaction.
+
+    A command cut short on the client (Ctrl-C mid-COPY) leaves the connection busy, so ROLLBACK cannot
+    be sent: closing the connection makes the server discard the transaction instead.
+    """
     if conn.broken or conn.closed:
         return
-    conn.rollback()
+    try:
+        conn.rollback()
+    except psycopg.Error:
+        conn.close()
 
 
 def _explain(

@@ -9,6 +9,7 @@ name that does not resolve here, a wrong password); the password itself never ap
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -76,7 +77,25 @@ def _connect_hint(target: Target, exc: BaseException) -> str:
         )
     if "password authentication failed" in text:
         return "check the user and password (DATABASE_URL, POSTGRES_USER/POSTGRES_PASSWORD or --db)"
-    return "is the server running? 'omc-data db up' starts a local one"
+    if "no password supplied" in text:
+        return "the server asks for a password: put it in the URL (DATABASE_URL or --db) or POSTGRES_PASSWORD"
+    if "does not exist" in text and "database" in text:
+        return "check the database name in the URL, or create that database first (createdb NAME)"
+    if "role" in text and "does not exist" in text:
+        return "check the user name in the URL (DATABASE_URL, POSTGRES_USER or --db)"
+    refused = "connection refused" in text or ("no such file or directory" in text and ".s.pgsql" in text)
+    if refused and _is_local(target.host):
+        return "is the server running? 'omc-data db up' starts a local one"
+    if refused:
+        return f"nothing answers on {target.host}: check the host and port, and that the server is running"
+    return "check the connection settings (--db, DATABASE_URL or POSTGRES_*) and that the server accepts them"
+
+
+def _is_local(host: str | None) -> bool:
+    """The default host (a local socket), or a loopback name: where 'omc-data db up' would listen."""
+    if not host:
+        return True
+    return all(h.startswith("/") or h in ("localhost", "127.0.0.1", "::1") for h in host.split(","))
 
 
 def existing_tables(conn: psycopg.Connection[Any], names: Sequence[str]) -> set[str]:
@@ -95,8 +114,8 @@ def existing_tables(conn: psycopg.Connection[Any], names: Sequence[str]) -> set[
 class Session:
     """A database session in someone's way, for messages and for the fields of a lock error.
 
-    ``query`` (the start of its current statement) is shown in messages only: SQL text may hold
-    literals, so it never becomes a field.
+    ``query`` is the kind of its current (or last) statement and the tables it locks ("UPDATE on
+    user"), never the SQL text, which may hold literal values.
     """
 
     pid: int
@@ -162,12 +181,14 @@ def lock_holders(target: Target) -> Sessions:
 def table_lock_holders(target: Target, tables: Sequence[str]) -> Sessions:
     """The other sessions holding locks on ``tables``, with their state and statement."""
     query = """
-        SELECT DISTINCT a.pid, coalesce(nullif(a.application_name, ''), 'no application name'), a.usename,
-               coalesce(a.xact_start, a.backend_start), a.state, left(a.query, 80)
+        SELECT a.pid, coalesce(nullif(a.application_name, ''), 'no application name'), a.usename,
+               coalesce(a.xact_start, a.backend_start), a.state, left(ltrim(a.query), 40),
+               string_agg(DISTINCT c.relname, ', ' ORDER BY c.relname)
         FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+             JOIN pg_class c ON c.oid = l.relation JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE l.locktype = 'relation' AND l.granted AND a.pid <> pg_backend_pid()
-          AND l.relation IN (SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-                             WHERE n.nspname = current_schema() AND c.relname = ANY(%s))
+          AND n.nspname = current_schema() AND c.relname = ANY(%s)
+        GROUP BY 1, 2, 3, 4, 5, 6
     """
     return _sessions(target, query, [list(tables)])
 
@@ -182,9 +203,22 @@ def _sessions(target: Target, query: str, params: list[Any]) -> Sessions:
         return found
     for row in rows:
         pid, app, user, since = row[:4]
-        state, text = (str(row[4]), str(row[5])) if len(row) > 4 else (None, None)
+        state, text = (str(row[4]), statement_kind(row[5], row[6])) if len(row) > 4 else (None, None)
         found.append(Session(int(pid), str(app), str(user), since, state, text))
     return found
+
+
+_KIND = re.compile(r"\s*(?:--[^\n]*\n\s*|/\*.*?\*/\s*)*([A-Za-z]+)", re.DOTALL)
+
+
+def statement_kind(query: Any, tables: Any) -> str:
+    """'UPDATE on user': the statement's first keyword and the tables it locks, never its text.
+
+    SQL text may hold literal values (a password hash, a token), so only its kind is shown.
+    """
+    match = _KIND.match(str(query or ""))
+    kind = match.group(1).upper() if match else "a statement"
+    return f"{kind} on {tables}" if tables else kind
 
 
 def take_lock(
