@@ -11,7 +11,11 @@ from __future__ import annotations
 import json
 
 import duckdb
-from duckdb.sqltypes import VARCHAR
+
+try:
+    from duckdb.sqltypes import VARCHAR
+except ImportError:  # duckdb before 1.4 (the floor is 1.1) keeps its types in duckdb.typing
+    from duckdb.typing import VARCHAR  # type: ignore[no-redef]
 
 FUNCTION = "omc_json"
 
