@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from omc_data import defaults
+from omc_data import catalog, defaults
 from omc_data.api_db import LocalServer as LocalServer  # the database chores, re-exported
 from omc_data.api_db import LocalServerStopped as LocalServerStopped
 from omc_data.api_db import clear_dataset_tables as clear_dataset_tables
@@ -51,16 +51,6 @@ if TYPE_CHECKING:  # the heavy parts are imported by the functions that need the
 StoreLike = Store | Path | str
 DEFAULT_STORE = Path("snapshots")
 DEFAULT_SEED = defaults.SEED
-
-
-def chosen_tables(tables: Sequence[str] | None) -> Sequence[str] | None:
-    """``tables`` as given; None means every table, and an empty list is a UsageError, never "every table"."""
-    if tables is not None and not any(str(t).strip() for t in tables):
-        raise UsageError(
-            "an empty table list chooses no table",
-            hint="name at least one table, or leave the option out for every table; nothing was done",
-        )
-    return tables
 
 
 def open_store(store: StoreLike = DEFAULT_STORE) -> Store:
@@ -129,7 +119,7 @@ def build_snapshot(
     """
     from omc_data.builder.inputs import BuildInputs
 
-    tables = chosen_tables(tables)
+    tables = catalog.some_tables(tables)
     given = BuildInputs(
         seed=seed,
         as_of=as_of,
@@ -327,7 +317,7 @@ def replay_snapshot(
 
     the_store = open_store(store)
     if "tables" in overrides:
-        overrides["tables"] = chosen_tables(overrides["tables"])
+        overrides["tables"] = catalog.some_tables(overrides["tables"])
     plan = replay.plan(the_store.open(of), of, overrides, _spec)
     return _build(the_store, tag, plan.spec, plan.tables, parent, plan.real, progress)
 
@@ -356,7 +346,7 @@ def load_snapshot(
     only when they hold rows that no stored snapshot has (``needs_backup``), which is the CLI's
     default; the API's default is no backup (a script decides).
     """
-    tables = chosen_tables(tables)
+    tables = catalog.some_tables(tables)
     from omc_data.loaders import capture, postgres
     from omc_data.loaders.target import Target
 
@@ -472,7 +462,7 @@ def check_snapshot(
     origin: str = "argument",
 ) -> LoadResult:
     """What loading ``tag`` into ``db`` would do and what would stop it, read-only (``result.plan``)."""
-    tables = chosen_tables(tables)
+    tables = catalog.some_tables(tables)
     from omc_data.loaders import postgres
     from omc_data.loaders.target import Target
 
@@ -494,7 +484,7 @@ def capture_snapshot(
     The result's ``snapshot`` is a normal snapshot of kind ``capture``; rule breaks in the rows are
     warnings in ``report``. ``loaders.capture.backup_tag(store, now)`` names a pre-load backup.
     """
-    tables = chosen_tables(tables)
+    tables = catalog.some_tables(tables)
     from omc_data.loaders import capture
     from omc_data.loaders.target import Target
 
@@ -526,7 +516,7 @@ def diff_snapshots(
     removed afterwards; nothing is written to the database. ``rows``: sample rows of each kind per
     changed table. ``threads``/``memory_limit``: DuckDB's settings for the comparison.
     """
-    tables = chosen_tables(tables)
+    tables = catalog.some_tables(tables)
     from omc_data.snapshots import diff as diffing
 
     s = open_store(store)

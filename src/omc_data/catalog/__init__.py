@@ -61,6 +61,7 @@ from omc_data.catalog.registry import (
     fingerprint,
     load_order,
     reference_problems,
+    some_tables,
     table,
     table_names,
 )
@@ -128,6 +129,7 @@ __all__ = [
     "numeric",
     "parse_type",
     "reference_problems",
+    "some_tables",
     "table",
     "table_names",
     "varchar",

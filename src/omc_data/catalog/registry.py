@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from omc_data.catalog.accounts import USER
 from omc_data.catalog.agents import AGENT_ARTIFACTS, AGENT_SESSION_MESSAGES, AGENT_SESSIONS
@@ -53,6 +53,17 @@ _BY_NAME = {t.name: t for t in TABLES}
 def table(name: str) -> Table:
     """The catalog entry for ``name``; KeyError if it is not a dataset table."""
     return _BY_NAME[name]
+
+
+def some_tables(tables: Sequence[str] | None) -> Sequence[str] | None:
+    """``tables`` as given: None means every table; a list naming no table is a UsageError, never "every
+    table" (an empty shell variable passed as a table list must not widen a load or a clear)."""
+    if tables is not None and not any(str(t).strip() for t in tables):
+        raise UsageError(
+            "an empty table list chooses no table",
+            hint="name at least one table, or leave the option out for every table; nothing was done",
+        )
+    return tables
 
 
 def table_names() -> tuple[str, ...]:

@@ -41,7 +41,6 @@ from omc_data.errors import (
     IntegrityError,
     SchemaMismatchError,
     UncountableReferencesError,
-    UsageError,
 )
 from omc_data.loaders import indexes, introspect, pgbinary, records, references, tracking
 from omc_data.loaders.ddl import schema_ddl
@@ -281,10 +280,7 @@ def load(
     ``before_write(tables)`` runs once the plan is settled and the lock held, just before the first
     write (``load --backup`` captures the current contents of ``tables`` there, on its own connection).
     """
-    if tables is not None and not tables:
-        raise UsageError(
-            "an empty table list chooses no table", hint="name a table, or pass None for every one"
-        )
+    catalog.some_tables(tables)
     started = time.perf_counter()
     _verify(snapshot, tables, progress)
     result = LoadResult(tag=snapshot.tag, target=target.masked, created_schema=create_schema, dry_run=dry_run)
@@ -607,10 +603,7 @@ def clear(
     notice: Callable[[str], None] = log.info,
 ) -> ClearResult:
     """Empty the dataset tables (narrowed by ``tables``, with their dataset children), same safety rules."""
-    if tables is not None and not tables:
-        raise UsageError(
-            "an empty table list chooses no table", hint="name a table, or pass None for every one"
-        )
+    catalog.some_tables(tables)
     started = time.perf_counter()
     unknown = [t for t in (tables or []) if t not in catalog.table_names()]
     if unknown:
