@@ -15,6 +15,16 @@ from omc_data.snapshots.checkspec import _Check
 NEAR_MARKET = 0.02  # a decision's price within 2% of the coin's last at the latest tick before it
 
 
+def _value_is_object(table: str) -> _Check:
+    """``value`` (a json column the app reads keys of) holds an object wherever it holds valid JSON."""
+    return _Check(
+        f"{table}.value_object",
+        table,
+        "every value is a JSON object",
+        where="value IS NOT NULL AND json_valid(value) AND json_type(value) <> 'OBJECT'",
+    )
+
+
 def _system_setting_checks() -> Iterable[_Check]:
     t = "system_setting"
     yield _Check(
@@ -24,12 +34,7 @@ def _system_setting_checks() -> Iterable[_Check]:
         "SELECT CASE WHEN count(*) FILTER (WHERE key = 'kill_switch' AND json_valid(value) "
         "AND json_type(value, '$.active') = 'BOOLEAN') = 1 THEN 0 ELSE 1 END FROM system_setting",
     )
-    yield _Check(
-        "system_setting.value_object",
-        t,
-        "every value is a JSON object",
-        where="value IS NOT NULL AND json_valid(value) AND json_type(value) <> 'OBJECT'",
-    )
+    yield _value_is_object(t)
 
 
 _POSITIVE = "coalesce(TRY_CAST(json_extract_string(value, '$.{}') AS DOUBLE), 0) > 0"
@@ -37,12 +42,7 @@ _POSITIVE = "coalesce(TRY_CAST(json_extract_string(value, '$.{}') AS DOUBLE), 0)
 
 def _risk_rule_checks() -> Iterable[_Check]:
     t = "risk_rule"
-    yield _Check(
-        "risk_rule.value_object",
-        t,
-        "every value is a JSON object",
-        where="value IS NOT NULL AND json_valid(value) AND json_type(value) <> 'OBJECT'",
-    )
+    yield _value_is_object(t)
     pct = "TRY_CAST(json_extract_string(value, '$.max_percentage') AS DOUBLE)"
     yield _Check(
         "risk_rule.limits",
